@@ -1,0 +1,156 @@
+"""Family education for an intensive outpatient program."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from lms import config as settings
+from lms.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
+
+CSP = {
+    "default-src": "'self'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # noqa: ANN001, ANN202
+    """SQLite: enforce foreign keys, let readers and a writer work together, wait on locks."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def select_locale() -> str | None:
+    from flask import current_app, has_request_context
+
+    if not has_request_context():
+        return None  # commands and e-mails outside a request use the default
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. Tests choose their settings only through ``config``."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(settings.from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = settings.normalize_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    settings.apply_defaults(app.config)
+    settings.check_production(app.config)
+
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from lms import errors
+
+    errors.register(app)
+
+    from lms.cli import register as register_cli
+
+    register_cli(app)
+
+    try:
+        from lms import content
+    except ImportError:  # the course library is optional until it is installed
+        content = None
+    if content is not None and hasattr(content, "init_app"):
+        content.init_app(app)
+
+    if app.config["AUTO_MIGRATE"]:
+        from flask_migrate import upgrade
+
+        with app.app_context():
+            upgrade(directory=MIGRATIONS)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    production = app.config["LMS_ENV"] == "production"
+    talisman.init_app(
+        app,
+        force_https=False,  # TLS ends at the load balancer; see README
+        strict_transport_security=production,
+        strict_transport_security_max_age=31536000,
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=True,
+        content_security_policy=CSP,
+        referrer_policy="no-referrer",
+        frame_options="DENY",
+        permissions_policy={"geolocation": "()", "camera": "()", "microphone": "()"},
+    )
+    import lms.models  # noqa: F401 -- registers the tables
+    import lms.security  # noqa: F401 -- registers the user loader
+
+
+def _register_blueprints(app: Flask) -> None:
+    from lms.auth.routes import bp as auth_bp
+    from lms.core.routes import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+
+
+def _register_hooks(app: Flask) -> None:
+    from lms.security import enforce_timeouts
+
+    app.before_request(enforce_timeouts)
+
+    @app.after_request
+    def no_store(response):  # noqa: ANN001, ANN202
+        # Pages may hold health information: never keep them in a shared or back-button cache.
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.context_processor
+    def inject():  # noqa: ANN202
+        from flask_babel import get_locale
+
+        return {
+            "lang": str(get_locale() or "en"),
+            "program_name": app.config["PROGRAM_NAME"],
+            "session_active": bool(session.get("_user_id")),
+        }

@@ -1,0 +1,49 @@
+"""Writing the audit trail: one function every action calls."""
+
+from __future__ import annotations
+
+from flask import has_request_context, request
+from flask_login import current_user
+
+from lms.extensions import db
+from lms.models import AuditEvent, User
+
+
+def client_ip() -> str | None:
+    if not has_request_context():
+        return None
+    return request.remote_addr
+
+
+def record(
+    action: str,
+    *,
+    actor: User | None = None,
+    subject: object | None = None,
+    patient_id: int | None = None,
+    outcome: str = "success",
+    detail: str | None = None,
+) -> AuditEvent:
+    """Add an audit row to the current transaction; the caller's commit writes it.
+
+    ``actor`` defaults to the logged-in user. ``detail`` must never hold health information
+    beyond ids: the audit log is itself read by admins.
+    """
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user._get_current_object()  # noqa: SLF001
+    subject_type = subject_id = None
+    if subject is not None:
+        subject_type = getattr(subject, "__tablename__", type(subject).__name__.lower())
+        subject_id = getattr(subject, "id", None)
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        patient_id=patient_id,
+        outcome=outcome,
+        ip=client_ip(),
+        detail=(detail[:500] if detail else None),
+    )
+    db.session.add(event)
+    return event

@@ -1,0 +1,43 @@
+"""Forms for signing in and managing one's own account."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    next = HiddenField()
+    submit = SubmitField(_l("Sign in"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(max=1024)],
+        description=_l("At least 12 characters. A short sentence is easy to remember."),
+    )
+    confirm = PasswordField(
+        _l("Type the new password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two don't match."))],
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class PreferencesForm(FlaskForm):
+    locale = SelectField(
+        _l("Language"),
+        choices=[
+            SelectChoice("", _l("Same as my browser")),
+            SelectChoice("en", "English"),
+            SelectChoice("es", "Español"),
+        ],
+        validate_choice=True,
+    )
+    submit = SubmitField(_l("Save"))

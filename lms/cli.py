@@ -1,0 +1,112 @@
+"""Flask commands: ``users``, ``demo`` and (from the course library) ``courses``."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
+
+from lms.auth import services
+from lms.extensions import db
+from lms.models import Role, User, normalize_email
+from lms.passwords import password_problems
+
+users_cli = AppGroup("users", help="Manage accounts.")
+
+DEMO_ACCOUNTS = (
+    ("admin@example.org", "Alex Admin", Role.ADMIN),
+    ("clinician@example.org", "Casey Rivera, LCSW", Role.CLINICIAN),
+    ("clinician2@example.org", "Jordan Lee, LPC", Role.CLINICIAN),
+    ("patient@example.org", "Sam Taylor", Role.PATIENT),
+    ("family@example.org", "Pat Taylor", Role.FAMILY),
+)
+
+_WORDS = (
+    "maple river candle harbor velvet meadow copper lantern orchard pebble willow sparrow "
+    "thunder saffron glacier ember juniper compass cobalt marble violet canyon tundra"
+).split()
+
+
+def _check_password(password: str, email: str) -> None:
+    problems = password_problems(
+        password, email=email, program_name=current_app.config["PROGRAM_NAME"]
+    )
+    if problems:
+        raise click.ClickException(" ".join(problems))
+
+
+@users_cli.command("create")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--email", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(role: str, email: str, display_name: str, password_stdin: bool) -> None:
+    """Create an account (the password is prompted for, or read from standard input)."""
+    email = normalize_email(email)
+    if "@" not in email:
+        raise click.ClickException(f"{email!r} is not an email address")
+    if db.session.scalars(User.by_email(email)).first() is not None:
+        raise click.ClickException(f"an account for {email} already exists")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _check_password(password, email)
+    services.create_user(email=email, display_name=display_name, role=role, password=password)
+    db.session.commit()
+    click.echo(f"Created {role} account {email}")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def deactivate_user_command(email: str) -> None:
+    """Deactivate an account; every session it has ends at once."""
+    user = db.session.scalars(User.by_email(email)).first()
+    if user is None:
+        raise click.ClickException(f"no account for {normalize_email(email)}")
+    services.set_active(user, False)
+    db.session.commit()
+    click.echo(f"Deactivated {user.email}")
+
+
+def demo_password() -> str:
+    while True:
+        words = [secrets.choice(_WORDS) for _ in range(3)]
+        candidate = "-".join(words) + f"-{secrets.randbelow(90) + 10}"
+        if not password_problems(candidate, program_name=current_app.config["PROGRAM_NAME"]):
+            return candidate
+
+
+@click.command("demo")
+@click.option("--password", help="Password for every demo account (default: a new one, printed).")
+@with_appcontext
+def demo_command(password: str | None) -> None:
+    """Create or refresh demo data (safe to run again) and print every account."""
+    from lms import demo
+
+    password = password or demo_password()
+    _check_password(password, "")
+    demo.build(password)
+    click.echo("Demo accounts (all share one password):")
+    for email, name, role in DEMO_ACCOUNTS:
+        click.echo(f"  {role.value:<10} {email:<26} {name}")
+    click.echo(f"Password: {password}")
+    click.echo("Open http://127.0.0.1:5000/ and sign in with any account above.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_command)
+    try:
+        from lms.content.cli import courses_cli
+    except ImportError:
+        return
+    app.cli.add_command(courses_cli)
+
+
+def existing_user(email: str) -> User | None:
+    return db.session.scalars(select(User).where(User.email == normalize_email(email))).first()

@@ -1,0 +1,117 @@
+"""Settings, read from the environment with safe development defaults.
+
+Every setting an operator may change is listed in README.md's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 -- refused in production
+MIN_SECRET_KEY_LENGTH = 32
+PROGRAM_NAME = "Family Learning"
+
+
+class ConfigError(RuntimeError):
+    """A setting makes it unsafe to start; the message names the setting."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def from_environment(instance_path: str) -> dict:
+    """Build the config mapping from environment variables."""
+    env = os.environ.get("LMS_ENV", "development").strip().lower()
+    if env not in {"development", "production"}:
+        raise ConfigError(f"LMS_ENV must be 'development' or 'production', got {env!r}")
+    production = env == "production"
+    default_db = "sqlite:///" + str(Path(instance_path) / "lms.sqlite3")
+    database_url = normalize_database_url(os.environ.get("DATABASE_URL") or default_db)
+    redis_url = os.environ.get("REDIS_URL") or None
+    return {
+        "LMS_ENV": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or (None if production else DEV_SECRET_KEY),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "PROGRAM_NAME": os.environ.get("PROGRAM_NAME", PROGRAM_NAME),
+        "COURSES_DIR": os.environ.get("COURSES_DIR")
+        or str(Path(__file__).resolve().parent.parent / "courses"),
+        # The embedded SQLite default migrates itself so a newcomer never runs a migration;
+        # production databases are migrated by the operator (`flask db upgrade`) before deploy.
+        "AUTO_MIGRATE": _bool(os.environ.get("AUTO_MIGRATE"), database_url.startswith("sqlite")),
+        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 30),
+        "SESSION_ABSOLUTE_HOURS": _int("SESSION_ABSOLUTE_HOURS", 12),
+        "LOGIN_LOCKOUT_FAILURES": _int("LOGIN_LOCKOUT_FAILURES", 5),
+        "LOGIN_LOCKOUT_MINUTES": _int("LOGIN_LOCKOUT_MINUTES", 15),
+        "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 5 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), production),
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+    }
+
+
+def apply_defaults(config) -> None:  # noqa: ANN001 -- a Flask Config
+    """Settings that follow from others, or that are fixed for safety.
+
+    Flask pre-fills many keys with its own defaults, so "unset" here means None.
+    """
+
+    def default(key: str, value: object) -> None:
+        if config.get(key) is None:
+            config[key] = value
+
+    # Fixed for safety: not overridable.
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["SESSION_COOKIE_NAME"] = "lms_session"
+    config["REMEMBER_COOKIE_DURATION"] = timedelta(0)
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
+    default("MAX_CONTENT_LENGTH", 1 * 1024 * 1024)
+    default("MAX_FORM_MEMORY_SIZE", 500 * 1024)
+    default("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    default("RATELIMIT_HEADERS_ENABLED", True)
+    default("RATELIMIT_KEY_PREFIX", "lms")
+    config["WTF_CSRF_TIME_LIMIT"] = None  # the session's own lifetime bounds the token
+    default("BABEL_DEFAULT_LOCALE", "en")
+    default("LANGUAGES", ("en", "es"))
+
+
+def check_production(config: dict) -> None:
+    """Refuse to start in production with an unsafe setting, naming it in one line."""
+    if config.get("LMS_ENV") != "production":
+        return
+    key = config.get("SECRET_KEY")
+    if not key:
+        raise ConfigError(
+            "SECRET_KEY is not set; production needs a random value of 32+ characters"
+        )
+    if key == DEV_SECRET_KEY:
+        raise ConfigError("SECRET_KEY is the development default; set a random production value")
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY is too short ({len(key)} characters); use at least {MIN_SECRET_KEY_LENGTH}"
+        )

@@ -1,0 +1,103 @@
+"""Error pages in the site's layout, for every error a person can meet. Never a traceback."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from lms.extensions import db
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Something was wrong with that request"), _("Please go back and try again.")),
+        403: (_("Not allowed"), _("You don't have permission to do that.")),
+        404: (
+            _("Page not found"),
+            _("We couldn't find that page. It may have moved, or the link may be incomplete."),
+        ),
+        405: (_("That didn't work"), _("This page can't be used that way. Please go back.")),
+        413: (
+            _("Too much to send"),
+            _("What you sent is too large. Please shorten it and try again."),
+        ),
+        429: (_("Too many tries"), _("Please wait a few minutes, then try again.")),
+        500: (
+            _("Something went wrong on our side"),
+            _("It's not your fault. Please try again in a few minutes."),
+        ),
+    }
+
+
+def _retry_minutes() -> int | None:
+    from lms.extensions import limiter
+
+    try:
+        current = limiter.current_limit
+    except Exception:  # noqa: BLE001 -- no limit context means no estimate
+        return None
+    if current is None:
+        return None
+    from lms import clock
+
+    seconds = max(0, current.reset_at - int(clock.utcnow().timestamp()))
+    return max(1, (seconds + 59) // 60)
+
+
+def render_error(code: int, message: str | None = None):  # noqa: ANN201
+    title, default_message = _messages().get(code, _messages()[500])
+    headers = {}
+    if code == 429:
+        minutes = _retry_minutes() or 15
+        message = _(
+            "For your safety, this is paused. Please try again in %(minutes)d minutes.",
+            minutes=minutes,
+        )
+        if request.endpoint == "auth.login":
+            message = _(
+                "For your safety, signing in is paused. Please try again in %(minutes)d minutes.",
+                minutes=minutes,
+            )
+        headers["Retry-After"] = str(minutes * 60)
+    return (
+        render_template(
+            "errors/error.html", code=code, title=title, message=message or default_message
+        ),
+        code,
+        headers,
+    )
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # noqa: ANN202
+        from flask import redirect
+        from flask_login import current_user
+
+        if request.endpoint == "auth.login" and current_user.is_authenticated:
+            # A double-clicked sign-in: the first click already signed the person in.
+            from lms.auth.routes import home_for
+
+            return redirect(home_for(current_user))
+        return render_error(
+            400,
+            _(
+                "This form had expired or was sent twice. Nothing was saved. "
+                "Please go back, reload the page and try again."
+            ),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # noqa: ANN202
+        code = error.code or 500
+        if code not in _messages():
+            code = 400 if 400 <= code < 500 else 500
+        return render_error(code)
+
+    @app.errorhandler(Exception)
+    def unhandled(error: Exception):  # noqa: ANN202
+        db.session.rollback()
+        current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return render_error(500)

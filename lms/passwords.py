@@ -1,0 +1,76 @@
+"""Password hashing (argon2) and the password rules (NIST SP 800-63B).
+
+Rules: 12 to 128 characters, any Unicode and spaces, no composition rules; refused when
+zxcvbn rates it guessable (score below 3), or when it contains the account's email name or
+the program's name. Each refusal says why in words a person can act on.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
+from zxcvbn import zxcvbn
+
+MIN_LENGTH = 12
+MAX_LENGTH = 128
+
+_hasher = PasswordHasher()
+# Verifying against this when the account does not exist keeps timing the same either way.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(_normalize(password))
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, _normalize(password)) and bool(
+            password_hash
+        )
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def _normalize(password: str) -> str:
+    # NIST asks for Unicode normalization so the same password typed on two keyboards matches.
+    return unicodedata.normalize("NFKC", password)
+
+
+def password_problems(password: str, *, email: str = "", program_name: str = "") -> list[str]:
+    """Every reason this password is refused; empty when it is acceptable."""
+    problems: list[str] = []
+    length = len(_normalize(password))
+    if length < MIN_LENGTH:
+        problems.append(
+            _("Use at least %(min)d characters (this one has %(n)d).", min=MIN_LENGTH, n=length)
+        )
+        return problems
+    if length > MAX_LENGTH:
+        problems.append(_("Use at most %(max)d characters.", max=MAX_LENGTH))
+        return problems
+    lowered = password.casefold()
+    local_part = email.split("@")[0].casefold() if email else ""
+    if local_part and len(local_part) >= 3 and local_part in lowered:
+        problems.append(_("Don't use your email address in your password."))
+    for word in {program_name.casefold(), program_name.replace(" ", "").casefold()}:
+        if word and len(word) >= 4 and word in lowered.replace(" ", "") and not problems:
+            problems.append(_("Don't use the program's name in your password."))
+    if not problems:
+        user_inputs = [w for w in (email, local_part, program_name) if w]
+        result = zxcvbn(password[:100], user_inputs=user_inputs)
+        if result["score"] < 3:
+            problems.append(
+                _(
+                    "This password is too easy to guess. Try a few unrelated words "
+                    "together, like a short sentence only you would think of."
+                )
+            )
+    return problems

@@ -1,0 +1,13 @@
+"""Entry point for gunicorn (``gunicorn wsgi:app``) and ``flask --app wsgi``."""
+
+import sys
+
+from lms import create_app
+from lms.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as exc:
+    # One line that names the setting, not a traceback.
+    print(f"Refusing to start: {exc}", file=sys.stderr)  # noqa: T201
+    sys.exit(1)
