@@ -83,12 +83,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
 
-    try:
-        from lms import content
-    except ImportError:  # the course library is optional until it is installed
-        content = None
-    if content is not None and hasattr(content, "init_app"):
-        content.init_app(app)
+    from lms import content
+
+    content.init_app(app)
 
     if app.config["AUTO_MIGRATE"]:
         from flask_migrate import upgrade
@@ -126,11 +123,19 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from lms.admin.routes import bp as admin_bp
     from lms.auth.routes import bp as auth_bp
+    from lms.clinic.routes import bp as clinic_bp
     from lms.core.routes import bp as core_bp
+    from lms.invite.routes import bp as invite_bp
+    from lms.learn.routes import bp as learn_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(learn_bp)
+    app.register_blueprint(clinic_bp)
+    app.register_blueprint(invite_bp)
+    app.register_blueprint(admin_bp)
 
 
 def _register_hooks(app: Flask) -> None:

@@ -8,7 +8,6 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
 
 from lms.auth import services
 from lms.extensions import db
@@ -94,6 +93,7 @@ def demo_command(password: str | None) -> None:
     click.echo("Demo accounts (all share one password):")
     for email, name, role in DEMO_ACCOUNTS:
         click.echo(f"  {role.value:<10} {email:<26} {name}")
+    click.echo("  family     dana.chen@example.org      Dana Chen (consent withdrawn)")
     click.echo(f"Password: {password}")
     click.echo("Open http://127.0.0.1:5000/ and sign in with any account above.")
 
@@ -101,12 +101,6 @@ def demo_command(password: str | None) -> None:
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
-    try:
-        from lms.content.cli import courses_cli
-    except ImportError:
-        return
+    from lms.content.cli import courses_cli
+
     app.cli.add_command(courses_cli)
-
-
-def existing_user(email: str) -> User | None:
-    return db.session.scalars(select(User).where(User.email == normalize_email(email))).first()

@@ -11,32 +11,46 @@ import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from zxcvbn import zxcvbn
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 
-_hasher = PasswordHasher()
+_HASHERS = {
+    "default": PasswordHasher(),  # argon2id, RFC 9106 low-memory profile
+    # Only for the test suite (ARGON2_PROFILE=test): same algorithm, cheap parameters.
+    "test": PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+}
 # Verifying against this when the account does not exist keeps timing the same either way.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+_DUMMY_HASHES = {name: h.hash("not-a-real-password-for-timing") for name, h in _HASHERS.items()}
+
+
+def _profile() -> str:
+    if has_app_context():
+        profile = current_app.config.get("ARGON2_PROFILE", "default")
+        if profile in _HASHERS and (profile == "default" or current_app.testing):
+            return profile
+    return "default"
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(_normalize(password))
+    return _HASHERS[_profile()].hash(_normalize(password))
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    profile = _profile()
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, _normalize(password)) and bool(
-            password_hash
-        )
+        return _HASHERS[profile].verify(
+            password_hash or _DUMMY_HASHES[profile], _normalize(password)
+        ) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _HASHERS[_profile()].check_needs_rehash(password_hash)
 
 
 def _normalize(password: str) -> str:

@@ -58,16 +58,27 @@ def _test_config(url: str, **extra) -> dict:
         "REDIS_URL": None,
         "LMS_ENV": "development",
         "SERVER_NAME": None,
+        "ARGON2_PROFILE": "test",
     }
     config.update(extra)
     return config
 
 
 @pytest.fixture
-def app_config(pg_schema_url, tmp_path) -> dict:
-    """Override entries in a test with ``@pytest.mark.parametrize`` or by wrapping this."""
+def courses(tmp_path):
+    """A tiny course tree, so tests do not depend on the shipped curriculum."""
+    from tests.helpers import write_course
+
+    root = tmp_path / "courses"
+    write_course(root)
+    return root
+
+
+@pytest.fixture
+def app_config(pg_schema_url, tmp_path, courses) -> dict:
+    """Override entries in a test by wrapping this fixture."""
     url = pg_schema_url or f"sqlite:///{tmp_path / 'test.sqlite3'}"
-    return _test_config(url)
+    return _test_config(url, COURSES_DIR=str(courses))
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import html
 import re
 
@@ -19,9 +18,13 @@ _counter = {"n": 0}
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-@functools.cache
+_HASH_CACHE: dict[str, str] = {}
+
+
 def _hash(password: str) -> str:
-    return hash_password(password)
+    if password not in _HASH_CACHE:
+        _HASH_CACHE[password] = hash_password(password)
+    return _HASH_CACHE[password]
 
 
 # Set by the ``app`` fixture. HTTP tests must not hold an app context open while they make
@@ -93,3 +96,206 @@ def logout(client):
 
 def text_of(response) -> str:
     return response.get_data(as_text=True)
+
+
+COURSE_YML = """\
+title: Test course
+summary: A small course for tests.
+audience: [family, patient]
+modules: [first-steps, no-check]
+paths:
+  - slug: test-path
+    title: Test path
+    summary: Both modules.
+    modules: [first-steps, no-check]
+"""
+
+FIRST_STEPS = """\
+---
+title: First steps
+summary: A short test module.
+audience: [family]
+minutes: 10
+objectives:
+  - Name a trigger
+  - Use one coping skill
+  - Ask for help
+sources:
+  - "SAMHSA. TIP 39 (2020)."
+reviewed: 2026-11-20
+quiz:
+  pass_mark: 0.8
+  questions:
+    - id: pick-one
+      prompt: Which one is a trigger?
+      type: single
+      choices:
+        - text: Feeling tired
+          correct: true
+          feedback: Yes. Being tired makes urges stronger.
+        - text: A sunny day
+          feedback: Not usually. Think about how the body feels.
+    - id: pick-many
+      prompt: Which are coping skills?
+      type: multiple
+      choices:
+        - text: Slow breathing
+          correct: true
+          feedback: Yes, slow breathing calms the body.
+        - text: Calling a friend
+          correct: true
+          feedback: Yes, reaching out helps.
+        - text: Keeping it secret
+          feedback: No. Secrets make stress grow.
+    - id: true-false
+      prompt: Asking for help is a strength.
+      type: true_false
+      choices:
+        - text: "True"
+          correct: true
+          feedback: Right. It takes courage.
+        - text: "False"
+          feedback: Asking for help is a sign of strength.
+---
+Welcome to the test.
+
+## What a trigger is
+
+A trigger is something that raises the urge to use. {marker}
+
+## One skill to try
+
+Breathe in for four counts. Breathe out for six.
+
+![A calm blue dot](images/dot.png)
+
+## Asking for help
+
+Call a friend. Say how you feel.
+"""
+
+NO_CHECK = """\
+---
+title: No check here
+summary: A module without a knowledge check.
+audience: [patient]
+minutes: 5
+objectives:
+  - Read a short page
+  - Mark it as read
+  - Finish the module
+sources:
+  - "NIDA (2020)."
+reviewed: 2026-11-20
+---
+## Only part
+
+Short text to read.
+
+## Second part
+
+More short text.
+
+## Third part
+
+The end.
+"""
+
+
+# A valid 1×1 PNG.
+PNG_DOT = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c63504838f01f0004240240eaa761c60000000049454e44ae426082"
+)
+
+
+def write_course(root, marker: str = "") -> None:
+    """A tiny course tree for tests that must not depend on the shipped curriculum."""
+    course = root / "test-course"
+    course.mkdir(parents=True, exist_ok=True)
+    (course / "course.yml").write_text(COURSE_YML)
+    (course / "first-steps.md").write_text(FIRST_STEPS.replace("{marker}", marker))
+    (course / "no-check.md").write_text(NO_CHECK)
+    (course / "images").mkdir(exist_ok=True)
+    (course / "images" / "dot.png").write_bytes(PNG_DOT)
+
+
+def make_patient(clinician, *, name: str = "Test Patient", user=None, status: str = "active"):
+    """A patient on ``clinician``'s caseload (detached when built outside an app context)."""
+    from lms import clock
+    from lms.models import CareTeamMember, Patient
+
+    outside = not has_app_context()
+    with app_context():
+        patient = Patient(
+            display_name=name,
+            enrolled_on=clock.today(),
+            status=status,
+            user_id=user.id if user else None,
+        )
+        patient.care_team.append(CareTeamMember(clinician_id=clinician.id))
+        db.session.add(patient)
+        db.session.commit()
+        return detached(patient) if outside else patient
+
+
+def make_family(patient, user, *, consent: str = "active", relationship: str = "parent"):
+    """Link ``user`` to ``patient`` as family with a consent in state active / withdrawn /
+    expired / none. Returns (link_id, consent_id)."""
+    from datetime import timedelta
+
+    from lms import clock
+    from lms.models import Consent, FamilyLink
+
+    with app_context():
+        link = FamilyLink(
+            patient_id=patient.id,
+            user_id=user.id,
+            display_name=user.display_name,
+            email=user.email,
+            relationship_kind=relationship,
+            state="active",
+        )
+        db.session.add(link)
+        db.session.flush()
+        consent_id = None
+        if consent != "none":
+            row = Consent(
+                patient_id=patient.id,
+                family_link_id=link.id,
+                program_name="Test program",
+                recipient_name=user.display_name,
+                signature_method="paper",
+                signed_on=clock.today() - timedelta(days=30),
+                expires_on=clock.today() + timedelta(days=90),
+            )
+            if consent == "withdrawn":
+                row.revoked_at = clock.utcnow()
+            if consent == "expired":
+                row.expires_on = clock.today() - timedelta(days=1)
+            db.session.add(row)
+            db.session.flush()
+            consent_id = row.id
+        db.session.commit()
+        return link.id, consent_id
+
+
+def make_assignment(
+    patient, learner, slug: str = "first-steps", *, due_in_days: int | None = 7, by=None
+):
+    from datetime import timedelta
+
+    from lms import clock
+    from lms.models import Assignment
+
+    with app_context():
+        row = Assignment(
+            module_slug=slug,
+            learner_id=learner.id,
+            patient_id=patient.id,
+            assigned_by_id=by.id if by else None,
+            due_on=clock.today() + timedelta(days=due_in_days) if due_in_days is not None else None,
+        )
+        db.session.add(row)
+        db.session.commit()
+        return row.id

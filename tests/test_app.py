@@ -94,7 +94,7 @@ def test_security_headers(client):
 def test_signed_in_pages_are_not_cached(client):
     user = make_user("family")
     login(client, user.email)
-    assert client.get("/home").headers["Cache-Control"] == "no-store"
+    assert client.get("/auth/account").headers["Cache-Control"] == "no-store"
 
 
 def test_no_inline_script_in_layout(client):
@@ -150,7 +150,7 @@ def test_locale_from_browser_then_user_setting(app, client):
         db.session.get(User, user.id).locale = "en"
         db.session.commit()
     login(client, user.email)
-    page = text_of(client.get("/home", headers={"Accept-Language": "es"}))
+    page = text_of(client.get("/auth/account", headers={"Accept-Language": "es"}))
     assert 'lang="en"' in page
 
 
@@ -264,7 +264,7 @@ def test_demo_is_idempotent_and_prints_accounts(app, runner):
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0, second.output
     with app.app_context():
-        assert db.session.scalar(select(db.func.count(User.id))) == 5
+        assert db.session.scalar(select(db.func.count(User.id))) == 6
     password = second.output.split("Password: ")[1].split()[0]
     assert login(app.test_client(), "clinician@example.org", password).status_code == 302
 

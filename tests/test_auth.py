@@ -30,7 +30,7 @@ def test_login_success_redirects_home_and_audits(app, client):
     response = login(client, user.email)
     assert response.status_code == 302
     assert response.headers["Location"] == "/home"
-    assert client.get("/home").status_code == 200
+    assert client.get("/auth/account").status_code == 200
     assert "login.success" in actions(app)
 
 
@@ -107,7 +107,7 @@ def test_logout_is_post_only(client):
     user = make_user("family")
     login(client, user.email)
     assert client.get("/auth/logout").status_code == 405
-    assert client.get("/home").status_code == 200
+    assert client.get("/auth/account").status_code == 200
 
 
 def test_logout_ends_session_and_audits(app, client):
@@ -115,7 +115,7 @@ def test_logout_ends_session_and_audits(app, client):
     login(client, user.email)
     response = logout(client)
     assert response.status_code == 302
-    assert client.get("/home").status_code == 302
+    assert client.get("/auth/account").status_code == 302
     assert "logout" in actions(app)
 
 

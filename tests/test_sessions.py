@@ -57,11 +57,11 @@ def test_idle_timeout(client):
     user = make_user("family")
     login(client, user.email)
     clock.advance(timedelta(minutes=29))
-    assert client.get("/home").status_code == 200
+    assert client.get("/auth/account").status_code == 200
     clock.advance(timedelta(minutes=29))
-    assert client.get("/home").status_code == 200  # activity keeps it alive
+    assert client.get("/auth/account").status_code == 200  # activity keeps it alive
     clock.advance(timedelta(minutes=31))
-    response = client.get("/home")
+    response = client.get("/auth/account")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/auth/login")
     assert "signed out" in text_of(client.get("/auth/login"))
@@ -72,7 +72,7 @@ def test_absolute_lifetime(client):
     login(client, user.email)
     for _ in range(25):  # active every 29 minutes for just over 12 hours
         clock.advance(timedelta(minutes=29))
-        response = client.get("/home")
+        response = client.get("/auth/account")
     assert response.status_code == 302
 
 
@@ -81,7 +81,7 @@ def test_timeouts_are_configurable(app, client):
     user = make_user("family")
     login(client, user.email)
     clock.advance(timedelta(minutes=6))
-    assert client.get("/home").status_code == 302
+    assert client.get("/auth/account").status_code == 302
 
 
 def test_cookie_replayed_after_logout_is_refused(app, client):
@@ -89,9 +89,9 @@ def test_cookie_replayed_after_logout_is_refused(app, client):
     login(client, user.email)
     thief = app.test_client()
     copy_cookie(client, thief)
-    assert thief.get("/home").status_code == 200
+    assert thief.get("/auth/account").status_code == 200
     logout(client)
-    assert thief.get("/home").status_code == 302
+    assert thief.get("/auth/account").status_code == 302
 
 
 def test_cookie_replayed_after_password_change_is_refused(app, client):
@@ -110,8 +110,8 @@ def test_cookie_replayed_after_password_change_is_refused(app, client):
         },
     )
     assert response.status_code == 302
-    assert client.get("/home").status_code == 200  # this browser stays signed in
-    assert other_device.get("/home").status_code == 302
+    assert client.get("/auth/account").status_code == 200  # this browser stays signed in
+    assert other_device.get("/auth/account").status_code == 302
     assert (
         login(app.test_client(), user.email, "a new long sentence for my account 7").status_code
         == 302
@@ -149,11 +149,11 @@ def test_password_change_rejects_weak_and_wrong_current(client):
 def test_cookie_replayed_after_deactivation_is_refused(app, client):
     user = make_user("family")
     login(client, user.email)
-    assert client.get("/home").status_code == 200
+    assert client.get("/auth/account").status_code == 200
     with app.app_context():
         services.set_active(db.session.get(User, user.id), False)
         db.session.commit()
-    assert client.get("/home").status_code == 302
+    assert client.get("/auth/account").status_code == 302
 
 
 def test_tampered_cookie_is_ignored(client):
@@ -161,4 +161,4 @@ def test_tampered_cookie_is_ignored(client):
     login(client, user.email)
     value = client.get_cookie(COOKIE).value
     client.set_cookie(COOKIE, value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB"))
-    assert client.get("/home").status_code == 302
+    assert client.get("/auth/account").status_code == 302

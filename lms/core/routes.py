@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask import Blueprint, jsonify, redirect, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
@@ -35,8 +35,10 @@ def healthz():
 @bp.route("/home")
 @login_required
 def home():
-    """Any signed-in user: their starting page."""
-    return render_template("core/home.html")
+    """Any signed-in user: their starting page (learners: their learning)."""
+    if current_user.is_staff:
+        return redirect(url_for("core.staff_home"))
+    return redirect(url_for("learn.index"))
 
 
 @bp.route("/staff")
@@ -47,4 +49,4 @@ def staff_home():
         from flask import abort
 
         abort(404)
-    return render_template("core/home.html")
+    return redirect(url_for("clinic.caseload"))

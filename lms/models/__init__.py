@@ -1,6 +1,36 @@
 """Typed SQLAlchemy models, shared by every blueprint."""
 
 from lms.models.audit import AuditEvent
+from lms.models.clinical import (
+    Assignment,
+    CareTeamMember,
+    Consent,
+    FamilyLink,
+    Invitation,
+    LinkState,
+    Patient,
+    PatientStatus,
+    Relationship,
+)
+from lms.models.learning import ModuleProgress, QuizAnswer, QuizAttempt, SectionRead
 from lms.models.user import Role, User, normalize_email
 
-__all__ = ["AuditEvent", "Role", "User", "normalize_email"]
+__all__ = [
+    "Assignment",
+    "AuditEvent",
+    "CareTeamMember",
+    "Consent",
+    "FamilyLink",
+    "Invitation",
+    "LinkState",
+    "Patient",
+    "PatientStatus",
+    "Relationship",
+    "ModuleProgress",
+    "QuizAnswer",
+    "QuizAttempt",
+    "Role",
+    "SectionRead",
+    "User",
+    "normalize_email",
+]

@@ -1,0 +1,1 @@
+"""Blueprint ``admin`` (``/admin/``): staff accounts, caseload reassignment, the audit log."""

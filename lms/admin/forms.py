@@ -1,0 +1,144 @@
+"""Admin forms. Choices that come from data (users, actions) are set per request."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+
+from lms.models import Role
+
+BAD_DATE = _l("Enter a date as YYYY-MM-DD, for example 2025-03-14.")
+CHOOSE_ACTIVE_CLINICIAN = _l("Choose an active clinician from the list.")
+MAX_ID = 2**31 - 1  # larger ids would overflow an INTEGER column on PostgreSQL
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ClinicianField(SelectField):
+    """A clinician chosen from a list (ids as values). A forged or stale id, or one that is
+    not a number, is one clear message beside the field, never an error page."""
+
+    def __init__(self, *args, invalid_message: str | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        kwargs.setdefault("coerce", int)
+        kwargs.setdefault("validate_choice", True)
+        super().__init__(*args, **kwargs)
+        self.invalid_message = invalid_message or CHOOSE_ACTIVE_CLINICIAN
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(self.invalid_message) from exc
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError as exc:
+            raise ValidationError(self.invalid_message) from exc
+
+
+class ActionForm(FlaskForm):
+    """A CSRF-protected button."""
+
+
+class StaffForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(),
+            Email(message=_l("Enter an email address, like name@example.org.")),
+            Length(max=254),
+        ],
+        filters=[_strip],
+    )
+    display_name = StringField(
+        _l("Name"),
+        validators=[DataRequired(), Length(max=120)],
+        filters=[_strip],
+        description=_l("As colleagues, patients and families will see it."),
+    )
+    role = SelectField(
+        _l("Role"),
+        choices=[
+            SelectChoice(Role.CLINICIAN.value, _l("Clinician")),
+            SelectChoice(Role.ADMIN.value, _l("Administrator")),
+        ],
+        validate_choice=True,
+    )
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[DataRequired(), Length(max=1024)],
+        description=_l(
+            "At least 12 characters. Give it to the person privately; they can change it "
+            "under “My account”."
+        ),
+    )
+    submit = SubmitField(_l("Create account"))
+
+
+class CareTeamAddForm(FlaskForm):
+    """Add one clinician to one patient's care team (one form per patient, by prefix)."""
+
+    clinician_id = ClinicianField(_l("Add a clinician"))
+
+
+class CareTeamRemoveForm(FlaskForm):
+    clinician_id = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=MAX_ID)])
+
+
+class MoveCaseloadForm(FlaskForm):
+    from_clinician = ClinicianField(
+        _l("Move every patient of"),
+        invalid_message=_l("Choose a clinician from the list."),
+        description=_l("This clinician is taken off every care team they are on."),
+    )
+    to_clinician = ClinicianField(
+        _l("To"),
+        description=_l("Added to each of those care teams where not already on it."),
+    )
+    submit = SubmitField(_l("Move caseload"))
+
+    def validate_to_clinician(self, field: ClinicianField) -> None:
+        if field.data is not None and field.data == self.from_clinician.data:
+            raise ValidationError(_l("Choose two different clinicians."))
+
+
+class AuditFilterForm(FlaskForm):
+    """GET filters for the audit log: no CSRF (nothing changes), bad values become messages."""
+
+    class Meta:
+        csrf = False
+
+    user = SelectField(_l("Who"), validate_choice=True)
+    patient = IntegerField(
+        _l("Patient id"),
+        validators=[Optional(), NumberRange(min=1, max=MAX_ID, message=_l("Enter a patient id."))],
+    )
+    action = SelectField(_l("Action"), validate_choice=True)
+    date_from = DateField(
+        _l("From (YYYY-MM-DD)"),
+        validators=[Optional()],
+        description=_l("Dates are in UTC."),
+        invalid_value_message=BAD_DATE,
+    )
+    date_to = DateField(
+        _l("To (YYYY-MM-DD), inclusive"), validators=[Optional()], invalid_value_message=BAD_DATE
+    )
+
+    def validate_date_to(self, field: DateField) -> None:
+        start = self.date_from.data
+        if field.data and start and field.data < start:
+            raise ValidationError(_l("The end date is before the start date."))

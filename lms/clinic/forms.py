@@ -1,0 +1,141 @@
+"""Clinician forms. Choices that come from data (family members, modules) are set per request."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from lms.models import Relationship
+
+RELATIONSHIP_LABELS = {
+    Relationship.PARENT: _l("Parent"),
+    Relationship.PARTNER: _l("Partner"),
+    Relationship.SPOUSE: _l("Spouse"),
+    Relationship.SIBLING: _l("Sibling"),
+    Relationship.ADULT_CHILD: _l("Adult child"),
+    Relationship.FRIEND: _l("Friend"),
+    Relationship.OTHER: _l("Other"),
+}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class EnrollForm(FlaskForm):
+    display_name = StringField(
+        _l("Patient's name"),
+        validators=[DataRequired(), Length(max=120)],
+        description=_l("As the patient likes to be called. Shown to family only with consent."),
+    )
+    record_number = StringField(
+        _l("Record number (optional)"), validators=[Optional(), Length(max=40)]
+    )
+    enrolled_on = DateField(_l("Enrolled on"), validators=[DataRequired()])
+    submit = SubmitField(_l("Enroll patient"))
+
+
+class FamilyMemberForm(FlaskForm):
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    relationship = SelectField(
+        _l("Relationship to the patient"),
+        choices=[SelectChoice(str(k), v) for k, v in RELATIONSHIP_LABELS.items()],
+    )
+    submit = SubmitField(_l("Add family member"))
+
+
+class ConsentForm(FlaskForm):
+    family_link = SelectField(_l("Family member named in the consent"), coerce=str)
+    disclosure = TextAreaField(
+        _l("What may be shared"), validators=[DataRequired(), Length(max=2000)]
+    )
+    purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)])
+    revocation_terms = TextAreaField(
+        _l("How the patient may withdraw it"), validators=[DataRequired(), Length(max=2000)]
+    )
+    expires_on = DateField(_l("Expires on"), validators=[Optional()])
+    expiry_event = StringField(
+        _l("Or: ends when (an event)"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("For example: “when I finish the program”. Give a date, an event, or both."),
+    )
+    signed_by = RadioField(
+        _l("Signed by"),
+        choices=[
+            SelectChoice("patient", _l("The patient")),
+            SelectChoice("representative", _l("A legal representative")),
+        ],
+        default="patient",
+    )
+    representative_name = StringField(
+        _l("Representative's name"), validators=[Optional(), Length(max=120)]
+    )
+    representative_capacity = StringField(
+        _l("Representative's capacity"),
+        validators=[Optional(), Length(max=120)],
+        description=_l("For example: parent of a minor, court-appointed guardian."),
+    )
+    signature_method = RadioField(
+        _l("How it was signed"),
+        choices=[
+            SelectChoice("paper", _l("On paper (I have the signed form)")),
+            SelectChoice("electronic", _l("Electronically")),
+        ],
+        default="paper",
+    )
+    signed_on = DateField(_l("Date signed"), validators=[DataRequired()])
+    submit = SubmitField(_l("Record consent"))
+
+
+class InviteForm(FlaskForm):
+    family_link = SelectField(_l("Family member to invite"), coerce=str)
+    submit = SubmitField(_l("Create invitation link"))
+
+
+class AssignForm(FlaskForm):
+    what = SelectField(_l("Module or path"), coerce=str, validators=[DataRequired()])
+    learners = MultiCheckboxField(_l("Assign to"), coerce=str)
+    due_on = DateField(
+        _l("Due date (first module)"),
+        validators=[Optional()],
+        description=_l("Leave empty for no due date."),
+    )
+    spread_days = IntegerField(
+        _l("Days between modules of a path"),
+        default=7,
+        validators=[Optional(), NumberRange(min=0, max=60)],
+    )
+    note = TextAreaField(
+        _l("Note for the family (optional)"), validators=[Optional(), Length(max=500)]
+    )
+    submit = SubmitField(_l("Assign"))
+
+
+class ActionForm(FlaskForm):
+    """A CSRF-protected button."""
+
+
+class DischargeForm(FlaskForm):
+    discharged_on = DateField(_l("Discharge date"), validators=[DataRequired()])
+    submit = SubmitField(_l("Discharge patient"))
+
+
+class PatientLoginForm(FlaskForm):
+    email = EmailField(_l("Patient's email"), validators=[DataRequired(), Email(), Length(max=254)])
+    submit = SubmitField(_l("Create patient invitation link"))

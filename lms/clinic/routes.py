@@ -1,0 +1,393 @@
+"""Clinician pages under /clinic/. Every patient is reached through ``access.patient_for``
+(404 unless on the clinician's caseload; admins see all), and every view is audited."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from lms import access, audit, clock
+from lms.clinic import services
+from lms.clinic.forms import (
+    ActionForm,
+    AssignForm,
+    ConsentForm,
+    DischargeForm,
+    EnrollForm,
+    FamilyMemberForm,
+    InviteForm,
+    PatientLoginForm,
+)
+from lms.content import get_library
+from lms.extensions import db
+from lms.models import (
+    Assignment,
+    Consent,
+    FamilyLink,
+    LinkState,
+    ModuleProgress,
+    Patient,
+    User,
+)
+from lms.models.clinical import DEFAULT_DISCLOSURE, DEFAULT_PURPOSE, DEFAULT_REVOCATION
+
+bp = Blueprint("clinic", __name__, url_prefix="/clinic")
+
+
+@bp.before_request
+@login_required
+def _staff_only():
+    """Staff only; everyone else gets 404 so the area's existence is not confirmed."""
+    if not current_user.is_staff:
+        abort(404)
+    return None
+
+
+def _me() -> User:
+    return current_user._get_current_object()  # noqa: SLF001
+
+
+@bp.route("/")
+def caseload():
+    """The clinician's caseload (admins: every patient)."""
+    show = request.args.get("status", "active")
+    query = access.caseload(_me()).options(
+        selectinload(Patient.family_links), selectinload(Patient.care_team)
+    )
+    if show in ("active", "discharged"):
+        query = query.where(Patient.status == show)
+    patients = db.session.scalars(query.order_by(Patient.display_name)).all()
+    audit.record("caseload.view", detail=f"{len(patients)} patients")
+    db.session.commit()
+    return render_template("clinic/caseload.html", patients=patients, show=show)
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+def enroll():
+    """Enroll a patient onto this clinician's caseload."""
+    form = EnrollForm()
+    if request.method == "GET":
+        form.enrolled_on.data = clock.today()
+    if form.validate_on_submit():
+        patient = services.enroll_patient(
+            _me(),
+            display_name=form.display_name.data,
+            record_number=form.record_number.data,
+            enrolled_on=form.enrolled_on.data,
+        )
+        flash(_("Patient enrolled."))
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    return render_template("clinic/enroll.html", form=form)
+
+
+def _patient_page_data(patient: Patient) -> dict:
+    services.log_expired_consents()
+    links = patient.family_links
+    consents = db.session.scalars(
+        select(Consent).where(Consent.patient_id == patient.id).order_by(Consent.id.desc())
+    ).all()
+    assignments = db.session.scalars(
+        select(Assignment)
+        .where(Assignment.patient_id == patient.id)
+        .options(selectinload(Assignment.learner))
+        .order_by(Assignment.cancelled_at.is_not(None), Assignment.due_on, Assignment.id)
+    ).all()
+    learner_ids = {a.learner_id for a in assignments}
+    progress = (
+        {
+            (p.user_id, p.module_slug): p
+            for p in db.session.scalars(
+                select(ModuleProgress).where(ModuleProgress.user_id.in_(learner_ids))
+            )
+        }
+        if learner_ids
+        else {}
+    )
+    today = clock.today()
+    consent_by_link: dict[int, Consent] = {}
+    for consent in consents:  # newest first: the first seen is the current one
+        consent_by_link.setdefault(consent.family_link_id, consent)
+    return {
+        "links": links,
+        "consents": consents,
+        "consent_by_link": consent_by_link,
+        "assignments": assignments,
+        "progress": progress,
+        "today": today,
+        "library": get_library(),
+    }
+
+
+@bp.route("/patients/<patient_id>")
+def patient(patient_id: str):
+    """404 unless the patient is on the clinician's caseload. Audited."""
+    patient = access.patient_for(_me(), patient_id)
+    audit.record("patient.view", subject=patient, patient_id=patient.id)
+    db.session.commit()
+    return render_template(
+        "clinic/patient.html",
+        patient=patient,
+        family_form=FamilyMemberForm(),
+        action_form=ActionForm(),
+        discharge_form=DischargeForm(discharged_on=clock.today()),
+        login_form=PatientLoginForm(),
+        **_patient_page_data(patient),
+    )
+
+
+@bp.route("/patients/<patient_id>/family", methods=["POST"])
+def add_family(patient_id: str):
+    patient = access.patient_for(_me(), patient_id)
+    form = FamilyMemberForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "clinic/patient.html",
+            patient=patient,
+            family_form=form,
+            action_form=ActionForm(),
+            discharge_form=DischargeForm(discharged_on=clock.today()),
+            login_form=PatientLoginForm(),
+            **_patient_page_data(patient),
+        ), 400
+    services.add_family_member(
+        _me(),
+        patient,
+        display_name=form.display_name.data,
+        email=form.email.data,
+        relationship=form.relationship.data,
+    )
+    db.session.commit()
+    flash(_("Family member added. Next: record the patient's consent, then invite them."))
+    return redirect(url_for("clinic.patient", patient_id=patient.id))
+
+
+def _link_choices(patient: Patient):
+    return [
+        (str(link.id), f"{link.display_name} ({link.email})")
+        for link in patient.family_links
+        if link.state != LinkState.REMOVED
+    ]
+
+
+def _link_of(patient: Patient, raw: str) -> FamilyLink:
+    for link in patient.family_links:
+        if str(link.id) == raw and link.state != LinkState.REMOVED:
+            return link
+    abort(404)
+
+
+@bp.route("/patients/<patient_id>/consents/new", methods=["GET", "POST"])
+def new_consent(patient_id: str):
+    """Record the patient's signed consent for one named family member."""
+    patient = access.patient_for(_me(), patient_id)
+    form = ConsentForm()
+    form.family_link.choices = _link_choices(patient)
+    if request.method == "GET":
+        form.disclosure.data = DEFAULT_DISCLOSURE
+        form.purpose.data = DEFAULT_PURPOSE
+        form.revocation_terms.data = DEFAULT_REVOCATION
+        form.signed_on.data = clock.today()
+        if request.args.get("link"):
+            form.family_link.data = request.args["link"]
+    if not form.family_link.choices:
+        flash(_("Add a family member first."))
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    if form.validate_on_submit():
+        link = _link_of(patient, form.family_link.data)
+        try:
+            services.record_consent(
+                _me(),
+                patient,
+                link,
+                disclosure=form.disclosure.data.strip(),
+                purpose=form.purpose.data.strip(),
+                revocation_terms=form.revocation_terms.data.strip(),
+                expires_on=form.expires_on.data,
+                expiry_event=(form.expiry_event.data or "").strip() or None,
+                signed_by=form.signed_by.data,
+                representative_name=(form.representative_name.data or "").strip() or None,
+                representative_capacity=(form.representative_capacity.data or "").strip() or None,
+                signature_method=form.signature_method.data,
+                signed_on=form.signed_on.data,
+            )
+        except services.ActionError as exc:
+            form.expires_on.errors = [*form.expires_on.errors, _(str(exc))]
+        else:
+            flash(_("Consent recorded."))
+            return redirect(url_for("clinic.patient", patient_id=patient.id))
+    return render_template("clinic/consent_form.html", patient=patient, form=form)
+
+
+def _consent_of(patient: Patient, consent_id: str) -> Consent:
+    consent = db.session.get(Consent, access._id(consent_id))  # noqa: SLF001
+    if consent is None or consent.patient_id != patient.id:
+        abort(404)
+    return consent
+
+
+@bp.route("/patients/<patient_id>/consents/<consent_id>/print")
+def print_consent(patient_id: str, consent_id: str):
+    """The consent form for a signature, with every §2.31 element."""
+    patient = access.patient_for(_me(), patient_id)
+    consent = _consent_of(patient, consent_id)
+    audit.record("consent.print", subject=consent, patient_id=patient.id)
+    db.session.commit()
+    return render_template("clinic/consent_print.html", patient=patient, consent=consent)
+
+
+@bp.route("/patients/<patient_id>/consents/<consent_id>/revoke", methods=["POST"])
+def revoke_consent(patient_id: str, consent_id: str):
+    """Record a withdrawal the patient gave on paper or in person."""
+    patient = access.patient_for(_me(), patient_id)
+    consent = _consent_of(patient, consent_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if services.withdraw_consent(_me(), consent):
+        flash(_("Consent withdrawn. The family member no longer sees anything about the patient."))
+    return redirect(url_for("clinic.patient", patient_id=patient.id))
+
+
+@bp.route("/patients/<patient_id>/invite", methods=["GET", "POST"])
+def invite(patient_id: str):
+    """Create a single-use invitation link, shown once for the clinician to pass on."""
+    patient = access.patient_for(_me(), patient_id)
+    form = InviteForm()
+    form.family_link.choices = [
+        c for c in _link_choices(patient) if _link_of(patient, c[0]).state == LinkState.INVITED
+    ]
+    if request.method == "GET" and request.args.get("link"):
+        form.family_link.data = request.args["link"]
+    if form.validate_on_submit():
+        link = _link_of(patient, form.family_link.data)
+        try:
+            new = services.invite(_me(), patient, link)
+        except services.ActionError as exc:
+            form.family_link.errors = [_(str(exc))]
+        else:
+            url = url_for("invite.accept", token=new.token, _external=True)
+            return render_template(
+                "clinic/invite_link.html",
+                patient=patient,
+                link=link,
+                url=url,
+                expires_at=new.invitation.expires_at,
+            )
+    return render_template("clinic/invite.html", patient=patient, form=form)
+
+
+@bp.route("/patients/<patient_id>/patient-login", methods=["POST"])
+def patient_login(patient_id: str):
+    patient = access.patient_for(_me(), patient_id)
+    form = PatientLoginForm()
+    if patient.user_id is not None:
+        flash(_("This patient already has a login."))
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    if not form.validate_on_submit():
+        flash(_("Enter a valid email address for the patient."), "error")
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    new = services.create_patient_login(_me(), patient, form.email.data)
+    url = url_for("invite.accept", token=new.token, _external=True)
+    return render_template(
+        "clinic/invite_link.html",
+        patient=patient,
+        link=None,
+        url=url,
+        expires_at=new.invitation.expires_at,
+    )
+
+
+def _learner_choices(patient: Patient):
+    choices = []
+    for link in patient.family_links:
+        if link.state == LinkState.ACTIVE and link.user_id:
+            choices.append((str(link.user_id), f"{link.display_name} ({_('family')})"))
+    if patient.user_id:
+        choices.append((str(patient.user_id), f"{patient.display_name} ({_('patient')})"))
+    return choices
+
+
+@bp.route("/patients/<patient_id>/assign", methods=["GET", "POST"])
+def assign(patient_id: str):
+    """Assign a module or a path to the whole family, chosen members and/or the patient."""
+    patient = access.patient_for(_me(), patient_id)
+    library = get_library()
+    form = AssignForm()
+    form.what.choices = (
+        [("", _("Choose…"))]
+        + [
+            (f"path:{p.slug}", _("Path: %(t)s (%(n)d modules)", t=p.title, n=len(p.module_slugs)))
+            for p in library.paths
+        ]
+        + [(f"module:{m.slug}", m.title) for m in library.modules()]
+    )
+    form.learners.choices = _learner_choices(patient)
+    if request.method == "GET":
+        form.due_on.data = clock.today() + __import__("datetime").timedelta(days=7)
+        form.learners.data = [c[0] for c in form.learners.choices]
+        if request.args.get("what"):
+            form.what.data = request.args["what"]
+    if not patient.is_active:
+        flash(_("This patient has been discharged; nothing new can be assigned."))
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    if form.validate_on_submit():
+        kind, _sep, slug = form.what.data.partition(":")
+        path_slug = None
+        if kind == "path" and library.path(slug):
+            modules = list(library.path(slug).module_slugs)
+            path_slug = slug
+        elif kind == "module" and slug in library:
+            modules = [slug]
+        else:
+            abort(400)
+        allowed = {c[0] for c in form.learners.choices}
+        chosen = [uid for uid in form.learners.data if uid in allowed]
+        learners = [db.session.get(User, int(uid)) for uid in chosen]
+        if form.due_on.data and form.due_on.data < clock.today():
+            form.due_on.errors = [_("The due date is in the past.")]
+        else:
+            try:
+                created = services.assign(
+                    _me(),
+                    patient,
+                    module_slugs=modules,
+                    learners=learners,
+                    first_due=form.due_on.data,
+                    spread_days=form.spread_days.data or 0,
+                    note=form.note.data,
+                    path_slug=path_slug,
+                )
+            except services.ActionError as exc:
+                form.learners.errors = [_(str(exc))]
+            else:
+                flash(_("%(n)d assignments created.", n=len(created)))
+                return redirect(url_for("clinic.patient", patient_id=patient.id))
+    return render_template("clinic/assign.html", patient=patient, form=form)
+
+
+@bp.route("/assignments/<assignment_id>/cancel", methods=["POST"])
+def cancel_assignment(assignment_id: str):
+    assignment = db.session.get(Assignment, access._id(assignment_id))  # noqa: SLF001
+    if assignment is None:
+        abort(404)
+    patient = access.patient_for(_me(), assignment.patient_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if services.cancel_assignment(_me(), assignment):
+        flash(_("Assignment cancelled."))
+    return redirect(url_for("clinic.patient", patient_id=patient.id))
+
+
+@bp.route("/patients/<patient_id>/discharge", methods=["POST"])
+def discharge(patient_id: str):
+    """Discharge: family access to anything about the patient ends; records are kept."""
+    patient = access.patient_for(_me(), patient_id)
+    form = DischargeForm()
+    if not form.validate_on_submit():
+        flash(_("Enter the discharge date."), "error")
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    if services.discharge(_me(), patient, form.discharged_on.data):
+        flash(_("Patient discharged. Family members no longer see anything about them."))
+    return redirect(url_for("clinic.patient", patient_id=patient.id))

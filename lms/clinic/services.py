@@ -1,0 +1,399 @@
+"""Clinical actions. Each validates, writes, audits and commits; views stay thin."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from lms import audit, clock
+from lms.auth import services as auth_services
+from lms.extensions import db
+from lms.models import (
+    Assignment,
+    CareTeamMember,
+    Consent,
+    FamilyLink,
+    Invitation,
+    LinkState,
+    Patient,
+    PatientStatus,
+    Role,
+    User,
+    normalize_email,
+)
+
+INVITATION_DAYS = 7
+
+
+class ActionError(ValueError):
+    """A refusal with a message a person can act on."""
+
+
+def enroll_patient(
+    clinician: User, *, display_name: str, record_number: str | None, enrolled_on: date
+) -> Patient:
+    """Enroll onto this clinician's caseload. The same enrollment sent twice within two
+    minutes (a double click) returns the first one instead of a duplicate."""
+    recent = db.session.scalars(
+        select(Patient).where(
+            Patient.created_by_id == clinician.id,
+            Patient.display_name == display_name.strip(),
+            Patient.created_at >= clock.utcnow() - timedelta(minutes=2),
+        )
+    ).first()
+    if recent is not None and recent.record_number == ((record_number or "").strip() or None):
+        return recent
+    patient = Patient(
+        display_name=display_name.strip(),
+        record_number=(record_number or "").strip() or None,
+        enrolled_on=enrolled_on,
+        status=PatientStatus.ACTIVE,
+        created_by_id=clinician.id,
+    )
+    patient.care_team.append(CareTeamMember(clinician_id=clinician.id))
+    db.session.add(patient)
+    db.session.flush()
+    audit.record("patient.enrolled", actor=clinician, subject=patient, patient_id=patient.id)
+    db.session.commit()
+    return patient
+
+
+def add_family_member(
+    clinician: User, patient: Patient, *, display_name: str, email: str, relationship: str
+) -> FamilyLink:
+    email = normalize_email(email)
+    for link in patient.family_links:
+        if link.email == email and link.state != LinkState.REMOVED:
+            return link  # a double submit, or the same person again: one link
+    link = FamilyLink(
+        patient_id=patient.id,
+        display_name=display_name.strip(),
+        email=email,
+        relationship_kind=relationship,
+        state=LinkState.INVITED,
+    )
+    db.session.add(link)
+    db.session.flush()
+    audit.record(
+        "family.added",
+        actor=clinician,
+        subject=link,
+        patient_id=patient.id,
+        detail=f"relationship={relationship}",
+    )
+    return link
+
+
+def record_consent(clinician: User, patient: Patient, link: FamilyLink, **fields) -> Consent:
+    """Record a signed consent naming one family member (42 CFR Part 2 §2.31 elements)."""
+    if link.patient_id != patient.id:
+        raise ActionError("That family member is not linked to this patient.")
+    if not fields.get("expires_on") and not (fields.get("expiry_event") or "").strip():
+        raise ActionError("Give an expiry date or an event that ends the consent.")
+    if fields.get("expires_on") and fields["expires_on"] < clock.today():
+        raise ActionError("The expiry date is in the past.")
+    if fields.get("signed_on") and fields["signed_on"] > clock.today():
+        raise ActionError("The date signed cannot be in the future.")
+    if fields.get("signed_by") == "representative" and not (
+        (fields.get("representative_name") or "").strip()
+        and (fields.get("representative_capacity") or "").strip()
+    ):
+        raise ActionError("A legal representative's name and capacity are both needed.")
+    consent = Consent(
+        patient_id=patient.id,
+        family_link_id=link.id,
+        program_name=current_app.config["PROGRAM_NAME"],
+        recipient_name=link.display_name,
+        recorded_by_id=clinician.id,
+        **fields,
+    )
+    db.session.add(consent)
+    db.session.flush()
+    audit.record("consent.recorded", actor=clinician, subject=consent, patient_id=patient.id)
+    db.session.commit()
+    return consent
+
+
+def withdraw_consent(actor: User, consent: Consent) -> bool:
+    """Withdraw at once. Returns False if it was already withdrawn (a double click)."""
+    if consent.revoked_at is not None:
+        return False
+    consent.revoked_at = clock.utcnow()
+    consent.revoked_by_id = actor.id
+    audit.record(
+        "consent.revoked",
+        actor=actor,
+        subject=consent,
+        patient_id=consent.patient_id,
+        detail="by patient" if actor.role == Role.PATIENT else "recorded by staff",
+    )
+    db.session.commit()
+    return True
+
+
+def log_expired_consents(today: date | None = None) -> int:
+    """Write one ``consent.expired`` audit row per consent that has expired (idempotent)."""
+    today = today or clock.today()
+    logged = set(
+        db.session.scalars(select(audit_subject_id()).where(audit_action() == "consent.expired"))
+    )
+    expired = db.session.scalars(
+        select(Consent).where(
+            Consent.revoked_at.is_(None),
+            Consent.expires_on.is_not(None),
+            Consent.expires_on < today,
+        )
+    ).all()
+    count = 0
+    for consent in expired:
+        if consent.id in logged:
+            continue
+        audit.record(
+            "consent.expired",
+            subject=consent,
+            patient_id=consent.patient_id,
+            detail=f"expired {consent.expires_on.isoformat()}",
+        )
+        count += 1
+    db.session.commit()
+    return count
+
+
+def audit_subject_id():  # noqa: ANN201
+    from lms.models import AuditEvent
+
+    return AuditEvent.subject_id
+
+
+def audit_action():  # noqa: ANN201
+    from lms.models import AuditEvent
+
+    return AuditEvent.action
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewInvitation:
+    invitation: Invitation
+    token: str  # shown once; only its hash is stored
+
+
+def invite(clinician: User, patient: Patient, link: FamilyLink) -> NewInvitation:
+    """A single-use link for this family member's email, valid for 7 days."""
+    if link.patient_id != patient.id:
+        raise ActionError("That family member is not linked to this patient.")
+    if link.state == LinkState.ACTIVE:
+        raise ActionError("This person has already joined.")
+    now = clock.utcnow()
+    for old in db.session.scalars(
+        select(Invitation).where(
+            Invitation.family_link_id == link.id,
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+    ):
+        old.revoked_at = now  # only the newest link works
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        token_hash=_hash_token(token),
+        email=link.email,
+        role=Role.FAMILY,
+        patient_id=patient.id,
+        family_link_id=link.id,
+        created_by_id=clinician.id,
+        created_at=now,
+        expires_at=now + timedelta(days=INVITATION_DAYS),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record("invite.sent", actor=clinician, subject=invitation, patient_id=patient.id)
+    db.session.commit()
+    return NewInvitation(invitation, token)
+
+
+class InvitationProblem(ActionError):
+    pass
+
+
+def find_invitation(token: str) -> Invitation:
+    """The invitation for this link, or a clear reason why it cannot be used."""
+    invitation = db.session.scalars(
+        select(Invitation).where(Invitation.token_hash == _hash_token(token or ""))
+    ).first()
+    if invitation is None or invitation.revoked_at is not None:
+        raise InvitationProblem(
+            "This invitation link is not valid. It may have been replaced by a newer one. "
+            "Please ask your care team for a new link."
+        )
+    if invitation.used_at is not None:
+        raise InvitationProblem(
+            "This invitation has already been used. If it was you, sign in with your email "
+            "and password. Otherwise, ask your care team for a new link."
+        )
+    if invitation.expires_at <= clock.utcnow():
+        raise InvitationProblem(
+            "This invitation has expired. Please ask your care team for a new link."
+        )
+    return invitation
+
+
+def accept_invitation(
+    token: str, *, email: str, display_name: str, password: str | None, existing: User | None
+) -> User:
+    """Create (or link) the family member's account and use up the invitation."""
+    invitation = find_invitation(token)
+    if normalize_email(email) != invitation.email:
+        raise InvitationProblem(
+            "This invitation was sent to a different email address. Use the address the "
+            "invitation was sent to, or ask your care team to send one to this address."
+        )
+    if existing is None:
+        user = auth_services.create_user(
+            email=invitation.email,
+            display_name=display_name,
+            role=invitation.role,
+            password=password,
+        )
+    else:
+        if existing.role != invitation.role:
+            raise InvitationProblem(
+                "This invitation is for a different kind of account. Please ask your care team."
+            )
+        user = existing
+    invitation.used_at = clock.utcnow()
+    invitation.used_by_id = user.id
+    if invitation.role == Role.PATIENT:
+        patient = db.session.get(Patient, invitation.patient_id)
+        if patient is not None and patient.user_id is None:
+            patient.user_id = user.id
+    link = (
+        db.session.get(FamilyLink, invitation.family_link_id) if invitation.family_link_id else None
+    )
+    if link is not None:
+        link.user_id = user.id
+        link.state = LinkState.ACTIVE
+    audit.record(
+        "invite.accepted", actor=user, subject=invitation, patient_id=invitation.patient_id
+    )
+    db.session.commit()
+    return user
+
+
+def assign(
+    clinician: User,
+    patient: Patient,
+    *,
+    module_slugs: list[str],
+    learners: list[User],
+    first_due: date | None,
+    spread_days: int,
+    note: str | None,
+    path_slug: str | None = None,
+) -> list[Assignment]:
+    """One assignment per learner and module; due dates spread across a path.
+
+    An open assignment of the same module to the same learner for this patient is kept
+    as it is (a double submit records once).
+    """
+    if not learners:
+        raise ActionError("Choose at least one person to assign to.")
+    if not module_slugs:
+        raise ActionError("Choose a module or a path.")
+    existing = {
+        (a.learner_id, a.module_slug)
+        for a in db.session.scalars(
+            select(Assignment).where(
+                Assignment.patient_id == patient.id, Assignment.cancelled_at.is_(None)
+            )
+        )
+    }
+    created = []
+    for position, slug in enumerate(module_slugs):
+        due = first_due + timedelta(days=spread_days * position) if first_due else None
+        for learner in learners:
+            if (learner.id, slug) in existing:
+                continue
+            assignment = Assignment(
+                module_slug=slug,
+                learner_id=learner.id,
+                patient_id=patient.id,
+                path_slug=path_slug,
+                assigned_by_id=clinician.id,
+                due_on=due,
+                note=(note or "").strip() or None,
+            )
+            db.session.add(assignment)
+            created.append(assignment)
+    db.session.flush()
+    for assignment in created:
+        audit.record(
+            "assignment.created",
+            actor=clinician,
+            subject=assignment,
+            patient_id=patient.id,
+            detail=f"module={assignment.module_slug} learner={assignment.learner_id}",
+        )
+    db.session.commit()
+    return created
+
+
+def cancel_assignment(clinician: User, assignment: Assignment) -> bool:
+    if assignment.cancelled_at is not None:
+        return False
+    assignment.cancelled_at = clock.utcnow()
+    assignment.cancelled_by_id = clinician.id
+    audit.record(
+        "assignment.cancelled",
+        actor=clinician,
+        subject=assignment,
+        patient_id=assignment.patient_id,
+    )
+    db.session.commit()
+    return True
+
+
+def discharge(clinician: User, patient: Patient, on: date) -> bool:
+    """Family access to anything about the patient ends; every record is kept."""
+    if patient.status == PatientStatus.DISCHARGED:
+        return False
+    patient.status = PatientStatus.DISCHARGED
+    patient.discharged_on = on
+    audit.record("patient.discharged", actor=clinician, subject=patient, patient_id=patient.id)
+    db.session.commit()
+    return True
+
+
+def create_patient_login(clinician: User, patient: Patient, email: str) -> NewInvitation:
+    """Invite the patient to their own login (role patient)."""
+    email = normalize_email(email)
+    now = clock.utcnow()
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        token_hash=_hash_token(token),
+        email=email,
+        role=Role.PATIENT,
+        patient_id=patient.id,
+        family_link_id=None,
+        created_by_id=clinician.id,
+        created_at=now,
+        expires_at=now + timedelta(days=INVITATION_DAYS),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record(
+        "invite.sent",
+        actor=clinician,
+        subject=invitation,
+        patient_id=patient.id,
+        detail="patient login",
+    )
+    db.session.commit()
+    return NewInvitation(invitation, token)

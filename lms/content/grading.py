@@ -1,0 +1,157 @@
+"""Grading knowledge checks: pure functions, no database, no request.
+
+Rules
+-----
+* ``single`` and ``true_false``: correct when exactly the one correct choice is chosen.
+* ``multiple``: correct when the chosen set *equals* the set of correct choices. There is no
+  partial credit: with partial credit, ticking every box would earn marks without knowing
+  anything.
+* Score = correct questions / all questions (0..1). Passed = score >= the quiz's pass mark,
+  compared with a small tolerance so 4/5 passes a 0.8 mark despite floating point.
+* Every question must be answered; a form that skips one is sent back with a message rather
+  than graded as wrong, so a mis-tap never costs a family member an attempt.
+
+Submissions come from a form (``q-<question id>`` fields whose values are choice indexes) and
+may be forged, so ``parse_answers`` validates everything before ``grade_quiz`` sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .model import Choice, Question, Quiz
+
+FIELD_PREFIX = "q-"
+_EPSILON = 1e-9
+
+
+class AnswerError(ValueError):
+    """A submission that cannot be graded; ``message`` is safe to show to the learner."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackEntry:
+    """Feedback for one choice the learner picked, or a correct one they missed."""
+
+    index: int
+    text: str
+    html: str
+    chosen: bool
+    correct: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionResult:
+    question_id: str
+    chosen: frozenset[int]
+    correct: bool
+    feedback: tuple[FeedbackEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GradeResult:
+    score: float
+    correct_count: int
+    total: int
+    passed: bool
+    per_question: tuple[QuestionResult, ...]
+
+    @property
+    def percent(self) -> int:
+        return round(self.score * 100)
+
+
+def field_name(question: Question) -> str:
+    """The form field that carries this question's answer."""
+    return f"{FIELD_PREFIX}{question.id}"
+
+
+def is_correct(question: Question, chosen: frozenset[int]) -> bool:
+    """Exact match for every type; for single/true_false that means the one right choice."""
+    return chosen == question.correct_indices
+
+
+def _feedback(question: Question, chosen: frozenset[int]) -> tuple[FeedbackEntry, ...]:
+    """Feedback on every chosen choice, plus on correct ones missed (they teach most)."""
+    shown = sorted(chosen | question.correct_indices)
+    return tuple(_entry(i, question.choices[i], i in chosen) for i in shown)
+
+
+def _entry(index: int, choice: Choice, chosen: bool) -> FeedbackEntry:
+    return FeedbackEntry(index, choice.feedback, choice.feedback_html, chosen, choice.correct)
+
+
+def grade_quiz(quiz: Quiz, answers: Mapping[str, frozenset[int]]) -> GradeResult:
+    """Grade validated answers (see ``parse_answers``); a missing answer counts as wrong."""
+    results = []
+    for question in quiz.questions:
+        chosen = frozenset(answers.get(question.id, frozenset()))
+        results.append(
+            QuestionResult(
+                question_id=question.id,
+                chosen=chosen,
+                correct=is_correct(question, chosen),
+                feedback=_feedback(question, chosen),
+            )
+        )
+    total = len(results)
+    correct_count = sum(result.correct for result in results)
+    score = correct_count / total if total else 0.0
+    return GradeResult(
+        score=score,
+        correct_count=correct_count,
+        total=total,
+        passed=total > 0 and score + _EPSILON >= quiz.pass_mark,
+        per_question=tuple(results),
+    )
+
+
+def _values(raw: str | Iterable[str]) -> list[str]:
+    # Werkzeug's MultiDict.to_dict(flat=False) gives lists; tolerate a bare string too.
+    return [raw] if isinstance(raw, str) else list(raw)
+
+
+def parse_answers(quiz: Quiz, form: Mapping[str, Iterable[str]]) -> dict[str, frozenset[int]]:
+    """Turn posted ``q-<id>`` fields into answers, or raise ``AnswerError`` saying what's wrong.
+
+    Fields not starting with ``q-`` (the CSRF token, the submit button) are ignored.
+    """
+    by_id = {question.id: question for question in quiz.questions}
+    answers: dict[str, frozenset[int]] = {}
+    for name, raw in form.items():
+        if not name.startswith(FIELD_PREFIX):
+            continue
+        question_id = name[len(FIELD_PREFIX) :]
+        question = by_id.get(question_id)
+        if question is None:
+            raise AnswerError(
+                "This answer sheet does not match the quiz (it has an unknown question). "
+                "Please reload the page and answer again."
+            )
+        number = quiz.questions.index(question) + 1
+        chosen: set[int] = set()
+        for value in _values(raw):
+            text = value.strip()
+            if not text:
+                continue
+            if not (text.isascii() and text.isdigit()) or int(text) >= len(question.choices):
+                raise AnswerError(
+                    f"Question {number} has an answer that is not one of its choices. "
+                    "Please reload the page and answer again."
+                )
+            chosen.add(int(text))
+        if question.type != "multiple" and len(chosen) > 1:
+            raise AnswerError(f"Question {number} takes one answer only. Please pick one.")
+        if chosen:
+            answers[question.id] = frozenset(chosen)
+    missing = [i for i, q in enumerate(quiz.questions, start=1) if q.id not in answers]
+    if missing:
+        label = "question" if len(missing) == 1 else "questions"
+        numbers = ", ".join(str(n) for n in missing)
+        raise AnswerError(f"Please answer every question. Unanswered: {label} {numbers}.")
+    return answers

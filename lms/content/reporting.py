@@ -1,0 +1,40 @@
+"""Plain-text report of a check, shared by ``flask courses check`` and ``python -m lms.content``.
+
+Pure (no Flask, no printing) so its exact output is tested directly.
+"""
+
+from __future__ import annotations
+
+from .problems import CheckReport
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def format_report(report: CheckReport) -> list[str]:
+    """Lines to print: every problem as ``path:line: message``, each grade, then a summary.
+
+    Warnings read ``path:line: warning: message`` so editors still jump to the line.
+    """
+    lines = []
+    for problem in report.problems:
+        prefix = "" if problem.is_error else "warning: "
+        lines.append(f"{problem.path}:{problem.line}: {prefix}{problem.message}")
+    for path, grade in sorted(report.grades.items()):
+        lines.append(f"  grade {grade:4.1f}  {path}")
+    summary = (
+        f"{_plural(report.module_count, 'module')} in {_plural(report.course_count, 'course')}, "
+        f"{_plural(report.path_count, 'path')}: {_plural(len(report.errors), 'error')}, "
+        f"{_plural(len(report.warnings), 'warning')}"
+    )
+    average = report.average_grade
+    if average is not None:
+        summary += f"; average reading grade {average:.1f}"
+    lines.append(summary)
+    return lines
+
+
+def exit_code(report: CheckReport) -> int:
+    """1 if anything must be fixed (errors), else 0: warnings do not fail CI."""
+    return 1 if report.errors else 0

@@ -1,0 +1,103 @@
+"""What a learner has done: sections read, module completion, knowledge-check attempts.
+
+Progress is keyed by the module's slug (its stable identity), never by a foreign key into
+content, so reloading or editing content never orphans it. Every row records the content
+version (file hash) it was made against, so an edited module never rescores the past.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms import clock
+from lms.extensions import db
+from lms.models.base import UTCDateTime
+
+
+class SectionRead(db.Model):
+    """One section of one module marked as read by one learner."""
+
+    __tablename__ = "section_read"
+    __table_args__ = (UniqueConstraint("user_id", "module_slug", "section_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    module_slug: Mapped[str] = mapped_column(String(100))
+    section_key: Mapped[str] = mapped_column(String(120))
+    content_version: Mapped[str] = mapped_column(String(64))
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+
+
+class ModuleProgress(db.Model):
+    """A learner's standing in one module: where to resume, and completion."""
+
+    __tablename__ = "module_progress"
+    __table_args__ = (
+        UniqueConstraint("user_id", "module_slug"),
+        Index("ix_module_progress_slug_completed", "module_slug", "completed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    module_slug: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+    last_section_key: Mapped[str | None] = mapped_column(String(120))
+    sections_read: Mapped[int] = mapped_column(Integer, default=0)
+    sections_total: Mapped[int] = mapped_column(Integer, default=0)
+    best_score: Mapped[float | None] = mapped_column(Float)
+    passed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_version: Mapped[str | None] = mapped_column(String(64))
+
+
+class QuizAttempt(db.Model):
+    """One submitted knowledge check: a summary row, plus one row per answer."""
+
+    __tablename__ = "quiz_attempt"
+    __table_args__ = (
+        # The form carries a one-time token: a double-click or a replay records once.
+        UniqueConstraint("user_id", "submit_token"),
+        Index("ix_quiz_attempt_user_module", "user_id", "module_slug"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    module_slug: Mapped[str] = mapped_column(String(100), index=True)
+    content_version: Mapped[str] = mapped_column(String(64))
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    submit_token: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+    correct_count: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    pass_mark: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+
+    answers: Mapped[list[QuizAnswer]] = relationship(
+        back_populates="attempt", cascade="all, delete-orphan", order_by="QuizAnswer.position"
+    )
+
+
+class QuizAnswer(db.Model):
+    __tablename__ = "quiz_answer"
+    __table_args__ = (Index("ix_quiz_answer_question", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("quiz_attempt.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    question_id: Mapped[str] = mapped_column(String(100))
+    # Chosen choice positions, comma-separated in ascending order ("0", "1,3").
+    chosen: Mapped[str] = mapped_column(String(200))
+    correct: Mapped[bool] = mapped_column(Boolean)
+
+    attempt: Mapped[QuizAttempt] = relationship(back_populates="answers")
+
+    @property
+    def chosen_indices(self) -> frozenset[int]:
+        return frozenset(int(c) for c in self.chosen.split(",") if c != "")
