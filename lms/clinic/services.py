@@ -201,21 +201,36 @@ def invite(clinician: User, patient: Patient, link: FamilyLink) -> NewInvitation
         )
     ):
         old.revoked_at = now  # only the newest link works
+    new = _new_invitation(clinician, patient, email=link.email, role=Role.FAMILY, link=link)
+    db.session.commit()
+    return new
+
+
+def _new_invitation(
+    clinician: User, patient: Patient, *, email: str, role: str, link: FamilyLink | None
+) -> NewInvitation:
+    """Create the invitation row (token stored hashed) and its audit row; caller commits."""
+    now = clock.utcnow()
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         token_hash=_hash_token(token),
-        email=link.email,
-        role=Role.FAMILY,
+        email=email,
+        role=role,
         patient_id=patient.id,
-        family_link_id=link.id,
+        family_link_id=link.id if link else None,
         created_by_id=clinician.id,
         created_at=now,
         expires_at=now + timedelta(days=INVITATION_DAYS),
     )
     db.session.add(invitation)
     db.session.flush()
-    audit.record("invite.sent", actor=clinician, subject=invitation, patient_id=patient.id)
-    db.session.commit()
+    audit.record(
+        "invite.sent",
+        actor=clinician,
+        subject=invitation,
+        patient_id=patient.id,
+        detail="patient login" if role == Role.PATIENT else "family member",
+    )
     return NewInvitation(invitation, token)
 
 
@@ -373,27 +388,8 @@ def discharge(clinician: User, patient: Patient, on: date) -> bool:
 
 def create_patient_login(clinician: User, patient: Patient, email: str) -> NewInvitation:
     """Invite the patient to their own login (role patient)."""
-    email = normalize_email(email)
-    now = clock.utcnow()
-    token = secrets.token_urlsafe(32)
-    invitation = Invitation(
-        token_hash=_hash_token(token),
-        email=email,
-        role=Role.PATIENT,
-        patient_id=patient.id,
-        family_link_id=None,
-        created_by_id=clinician.id,
-        created_at=now,
-        expires_at=now + timedelta(days=INVITATION_DAYS),
-    )
-    db.session.add(invitation)
-    db.session.flush()
-    audit.record(
-        "invite.sent",
-        actor=clinician,
-        subject=invitation,
-        patient_id=patient.id,
-        detail="patient login",
+    new = _new_invitation(
+        clinician, patient, email=normalize_email(email), role=Role.PATIENT, link=None
     )
     db.session.commit()
-    return NewInvitation(invitation, token)
+    return new

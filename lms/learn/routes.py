@@ -183,34 +183,15 @@ def module(slug: str):
     mod = module_or_404(slug)
     progress = services.progress_for(current_user.id, slug)
     read = services.read_keys(current_user.id, slug)
-    if request.args.get("view") == "all":
-        return render_template(
-            "learn/module.html",
-            module=mod,
-            progress=progress,
-            read=read,
-            section=None,
-            form=SectionForm(),
-            status=services.status_of(progress, get_library().module(slug)),
-        )
-    key = request.args.get("section")
-    if key is None:
-        key = _resume_key(mod, progress, read)
-        if key is None:
-            return render_template(
-                "learn/module.html",
-                module=mod,
-                progress=progress,
-                read=read,
-                section=None,
-                form=SectionForm(),
-                status=services.status_of(progress, get_library().module(slug)),
-            )
-    section = mod.section(key)
-    if section is None:
-        abort(404)
-    services.visit_section(_user(), mod, key)
-    progress = services.progress_for(current_user.id, slug)
+    section = None
+    if request.args.get("view") != "all":
+        key = request.args.get("section") or _resume_key(mod, progress, read)
+        if key is not None:
+            section = mod.section(key)
+            if section is None:
+                abort(404)
+            services.visit_section(_user(), mod, key)
+            progress = services.progress_for(current_user.id, slug)
     return render_template(
         "learn/module.html",
         module=mod,
