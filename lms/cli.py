@@ -82,14 +82,26 @@ def demo_password() -> str:
 
 @click.command("demo")
 @click.option("--password", help="Password for every demo account (default: a new one, printed).")
+@click.option(
+    "--scale",
+    type=click.IntRange(0, 5000),
+    default=0,
+    help="Also add this many generated families (3 members each) for benchmarks.",
+)
 @with_appcontext
-def demo_command(password: str | None) -> None:
+def demo_command(password: str | None, scale: int) -> None:
     """Create or refresh demo data (safe to run again) and print every account."""
     from lms import demo
 
     password = password or demo_password()
     _check_password(password, "")
     demo.build(password)
+    if scale:
+        counts = demo.build_scale(scale, password)
+        click.echo(
+            f"Added {counts['families']} families, {counts['learners']} learners, "
+            f"{counts['progress_rows']} progress rows (modules, sections read, check attempts)."
+        )
     click.echo("Demo accounts (all share one password):")
     for email, name, role in DEMO_ACCOUNTS:
         click.echo(f"  {role.value:<10} {email:<26} {name}")

@@ -78,7 +78,9 @@ def ensure_link(
     return link
 
 
-def ensure_consent(clinician: User, patient: Patient, link: FamilyLink, *, withdrawn: bool):
+def ensure_consent(
+    clinician: User, patient: Patient, link: FamilyLink, *, withdrawn: bool, days: int = 180
+):
     consent = db.session.scalars(
         select(Consent).where(Consent.family_link_id == link.id).order_by(Consent.id.desc())
     ).first()
@@ -87,7 +89,7 @@ def ensure_consent(clinician: User, patient: Patient, link: FamilyLink, *, withd
             clinician,
             patient,
             link,
-            expires_on=clock.today() + timedelta(days=180),
+            expires_on=clock.today() + timedelta(days=days),
             expiry_event="when I finish the program",
             signed_by="patient",
             representative_name=None,
@@ -153,6 +155,50 @@ def learn_some(user: User) -> None:
             learning.record_section_read(user, half, section.key)
 
 
+def struggle(user: User) -> None:
+    """Two failed tries at one check, so the dashboard flags it and item analysis has data."""
+    modules = [m for m in get_library().modules() if m.quiz is not None]
+    if len(modules) < 3:
+        return
+    module = modules[2]
+    wrong = {
+        q.id: frozenset({min(set(range(len(q.choices))) - q.correct_indices)})
+        for q in module.quiz.questions
+        if set(range(len(q.choices))) - q.correct_indices
+    }
+    right = {q.id: q.correct_indices for q in module.quiz.questions}
+    answers = {**right, **wrong}
+    first = next(iter(wrong), None)
+    if first is None:
+        return
+    for n in (1, 2):
+        # Half right, half wrong: a realistic picture for the question analysis.
+        mixed = {k: (v if i % 2 else right[k]) for i, (k, v) in enumerate(answers.items())}
+        mixed[first] = wrong[first]
+        learning.submit_attempt(user, module, mixed, f"demo-{user.id}-struggle-{n}")
+
+
+def ensure_session(clinician: User, patients: list[Patient]) -> None:
+    from lms.clinic.session_log import log_session
+    from lms.models import EducationSession
+
+    title = "Triggers and coping group"
+    exists = db.session.scalars(
+        select(EducationSession).where(EducationSession.title == title)
+    ).first()
+    if exists is not None:
+        return
+    statuses = ["present", "absent", "excused"]
+    log_session(
+        clinician,
+        held_on=clock.today() - timedelta(days=7),
+        title=title,
+        facilitator=clinician.display_name,
+        module_slugs=["understanding-triggers", "healthy-coping-skills"],
+        attendance={p.id: statuses[i % 3] for i, p in enumerate(patients)},
+    )
+
+
 def build(password: str) -> dict[str, User]:
     from lms.cli import DEMO_ACCOUNTS
 
@@ -183,7 +229,7 @@ def build(password: str) -> dict[str, User]:
     chris = ensure_link(
         clinician, riley, "Chris Morgan", "chris.morgan@example.org", "partner", None
     )
-    ensure_consent(clinician, riley, chris, withdrawn=False)
+    ensure_consent(clinician, riley, chris, withdrawn=False, days=10)  # expiring soon
 
     jamie = ensure_patient("DEMO-3", "Jamie Chen", clinician)
     dana_user = ensure_user("dana.chen@example.org", "Dana Chen", "family", password_hash)
@@ -191,7 +237,167 @@ def build(password: str) -> dict[str, User]:
     ensure_assignments(clinician, jamie, dana_user, family_slugs[:2], [2, 9])
     ensure_consent(clinician, jamie, dana, withdrawn=True)
 
+    struggle(family)
+    ensure_session(clinician, [sam, riley, jamie])
+
     alex = ensure_patient("DEMO-4", "Alex Rivera", clinician2)
     ensure_link(clinician2, alex, "Morgan Rivera", "morgan.rivera@example.org", "spouse", None)
     db.session.commit()
     return users
+
+
+def build_scale(families: int, password: str) -> dict[str, int]:
+    """Bulk data for benchmarks: ``families`` patients on clinician@example.org, three
+    learners each, assignments across the family path, progress, section reads and attempts.
+    Idempotent per size: families are keyed SCALE-<n>."""
+    import random
+
+    from sqlalchemy import insert
+
+    from lms.models import QuizAnswer, QuizAttempt, SectionRead
+
+    rng = random.Random(families)  # noqa: S311 -- benchmark data, not security
+    clinician = db.session.scalars(User.by_email("clinician@example.org")).one()
+    library = get_library()
+    modules = list(library.modules())
+    path = library.path("family-weeks-1-4")
+    path_slugs = list(path.module_slugs) if path else [m.slug for m in modules[:8]]
+    password_hash = hash_password(password)
+    now = clock.utcnow()
+    counts = {"families": 0, "learners": 0, "progress_rows": 0}
+    existing = set(
+        db.session.scalars(
+            select(Patient.record_number).where(Patient.record_number.like("SCALE-%"))
+        )
+    )
+    for n in range(families):
+        record = f"SCALE-{n:04d}"
+        if record in existing:
+            continue
+        patient = Patient(
+            display_name=f"Scale Patient {n:04d}",
+            record_number=record,
+            enrolled_on=clock.today() - timedelta(days=30),
+            created_by_id=clinician.id,
+        )
+        patient.care_team.append(CareTeamMember(clinician_id=clinician.id))
+        db.session.add(patient)
+        db.session.flush()
+        learners = []
+        for k in range(3):
+            user = User(
+                email=f"scale{n:04d}.{k}@example.org",
+                display_name=f"Member {n:04d}-{k}",
+                role="family",
+                password_hash=password_hash,
+            )
+            db.session.add(user)
+            learners.append(user)
+        db.session.flush()
+        for user in learners:
+            link = FamilyLink(
+                patient_id=patient.id,
+                user_id=user.id,
+                display_name=user.display_name,
+                email=user.email,
+                relationship_kind="parent",
+                state=LinkState.ACTIVE,
+            )
+            db.session.add(link)
+            db.session.flush()
+            db.session.add(
+                Consent(
+                    patient_id=patient.id,
+                    family_link_id=link.id,
+                    program_name="Demo",
+                    recipient_name=user.display_name,
+                    signature_method="paper",
+                    signed_on=clock.today() - timedelta(days=29),
+                    expires_on=clock.today() + timedelta(days=rng.randint(5, 200)),
+                )
+            )
+        assignment_rows, progress_rows, read_rows, attempt_rows = [], [], [], []
+        for user in learners:
+            for i, slug in enumerate(path_slugs):
+                assignment_rows.append(
+                    {
+                        "module_slug": slug,
+                        "learner_id": user.id,
+                        "patient_id": patient.id,
+                        "assigned_by_id": clinician.id,
+                        "assigned_at": now - timedelta(days=28),
+                        "due_on": clock.today() + timedelta(days=7 * i - 14),
+                    }
+                )
+            for module in modules:
+                sections = len(module.sections)
+                read = sections if rng.random() < 0.7 else rng.randint(1, sections)
+                complete = read == len(module.sections) and rng.random() < 0.7
+                progress_rows.append(
+                    {
+                        "user_id": user.id,
+                        "module_slug": module.slug,
+                        "started_at": now - timedelta(days=rng.randint(2, 28)),
+                        "last_activity_at": now - timedelta(days=rng.randint(0, 20)),
+                        "last_section_key": module.sections[read - 1].key,
+                        "sections_read": read,
+                        "sections_total": len(module.sections),
+                        "best_score": 1.0 if complete else None,
+                        "passed_at": now if complete else None,
+                        "completed_at": now - timedelta(days=rng.randint(0, 10))
+                        if complete
+                        else None,
+                        "completed_version": module.version if complete else None,
+                    }
+                )
+                for section in module.sections[:read]:
+                    read_rows.append(
+                        {
+                            "user_id": user.id,
+                            "module_slug": module.slug,
+                            "section_key": section.key,
+                            "content_version": module.version,
+                            "read_at": now - timedelta(days=rng.randint(0, 20)),
+                        }
+                    )
+                if module.quiz and rng.random() < 0.3:
+                    attempt_rows.append((user.id, module))
+        db.session.execute(insert(Assignment), assignment_rows)
+        db.session.execute(insert(ModuleProgress), progress_rows)
+        db.session.execute(insert(SectionRead), read_rows)
+        for user_id, module in attempt_rows:
+            answers = []
+            correct = 0
+            for pos, q in enumerate(module.quiz.questions):
+                right = rng.random() < 0.7
+                chosen = q.correct_indices if right else frozenset({rng.randrange(len(q.choices))})
+                ok = chosen == q.correct_indices
+                correct += ok
+                answers.append(
+                    QuizAnswer(
+                        position=pos,
+                        question_id=q.id,
+                        chosen=",".join(map(str, sorted(chosen))),
+                        correct=ok,
+                    )
+                )
+            score = correct / len(module.quiz.questions)
+            attempt = QuizAttempt(
+                user_id=user_id,
+                module_slug=module.slug,
+                content_version=module.version,
+                submit_token=f"scale-{user_id}-{module.slug}",
+                score=score,
+                correct_count=correct,
+                total=len(module.quiz.questions),
+                pass_mark=module.quiz.pass_mark,
+                passed=score >= module.quiz.pass_mark,
+                submitted_at=now - timedelta(days=rng.randint(0, 20)),
+            )
+            attempt.answers.extend(answers)
+            db.session.add(attempt)
+        db.session.commit()
+        counts["families"] += 1
+        counts["learners"] += 3
+        counts["progress_rows"] += len(progress_rows) + len(read_rows) + len(attempt_rows)
+    return counts

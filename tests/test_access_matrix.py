@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from lms import create_app
+from lms import clock, create_app
+from lms.clinic.session_log import log_session
 from lms.extensions import db
 from lms.learn import services as learning
 from lms.models import QuizAttempt
@@ -73,6 +74,16 @@ RULES: dict[str, set[str] | str] = {
     "clinic.assign": STAFF_ON,
     "clinic.cancel_assignment": STAFF_ON,
     "clinic.discharge": STAFF_ON,
+    "clinic.learner": STAFF_ON,
+    "clinic.items": STAFF,
+    "clinic.sessions": STAFF,
+    "clinic.new_session": STAFF,
+    "clinic.session_detail": {"clinician_on", "admin"},  # its author, and admins
+    "clinic.reports": STAFF,
+    "clinic.caseload_csv": STAFF,
+    "clinic.patient_csv": STAFF_ON,
+    "clinic.patient_report": STAFF_ON,
+    "clinic.program_report": {"admin"},
 }
 ADMIN_PREFIX = "admin."  # every admin route: admins only
 
@@ -106,6 +117,14 @@ def build_world(app) -> World:
         answers = {q.id: q.correct_indices for q in module.quiz.questions}
         learning.submit_attempt(fam["active"], module, answers, "matrix-token")
         attempt_id = db.session.scalars(select(QuizAttempt.id)).one()
+        session_row = log_session(
+            clinician_on,
+            held_on=clock.today(),
+            title="Matrix group",
+            facilitator="C",
+            module_slugs=["first-steps"],
+            attendance={patient.id: "present"},
+        )
         users = {
             "family_active": fam["active"],
             "family_withdrawn": fam["withdrawn"],
@@ -120,6 +139,8 @@ def build_world(app) -> World:
             "consent_id": consent_ids["active"],
             "assignment_id": assignment_id,
             "attempt_id": attempt_id,
+            "learner_id": fam["active"].id,
+            "session_id": session_row.id,
             "user_id": clinician_on.id,
             "slug": "first-steps",
             "key": "what-a-trigger-is",

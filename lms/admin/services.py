@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from lms import audit, clock
 from lms.auth import services as auth_services
+from lms.csvutil import csv_cell
 from lms.extensions import db
 from lms.models import (
     AuditEvent,
@@ -334,12 +335,7 @@ CSV_HEADER = (
 )
 
 
-def _cell(value: object) -> str:
-    """A spreadsheet must not run what is in a cell (CSV injection)."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+_cell = csv_cell
 
 
 def audit_csv(actor: User, filters: AuditFilters) -> str:

@@ -139,3 +139,14 @@ class DischargeForm(FlaskForm):
 class PatientLoginForm(FlaskForm):
     email = EmailField(_l("Patient's email"), validators=[DataRequired(), Email(), Length(max=254)])
     submit = SubmitField(_l("Create patient invitation link"))
+
+
+class SessionForm(FlaskForm):
+    """An education session. Attendance radios (one group per caseload patient) are read
+    from the request by ``attendance_from``; their names are ``attendance-<patient id>``."""
+
+    held_on = DateField(_l("Date of the session"), validators=[DataRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    facilitator = StringField(_l("Facilitator"), validators=[DataRequired(), Length(max=120)])
+    modules = MultiCheckboxField(_l("Modules covered"), coerce=str)
+    submit = SubmitField(_l("Save session"))

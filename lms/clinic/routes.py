@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms import access, audit, clock
-from lms.clinic import services
+from lms.clinic import insight, services, session_log
 from lms.clinic.forms import (
     ActionForm,
     AssignForm,
@@ -22,10 +22,12 @@ from lms.clinic.forms import (
     PatientLoginForm,
 )
 from lms.content import get_library
+from lms.csvutil import csv_text
 from lms.extensions import db
 from lms.models import (
     Assignment,
     Consent,
+    EducationSession,
     FamilyLink,
     LinkState,
     ModuleProgress,
@@ -50,19 +52,46 @@ def _me() -> User:
     return current_user._get_current_object()  # noqa: SLF001
 
 
+PER_PAGE = 25
+
+
 @bp.route("/")
 def caseload():
-    """The clinician's caseload (admins: every patient)."""
-    show = request.args.get("status", "active")
-    query = access.caseload(_me()).options(
-        selectinload(Patient.family_links), selectinload(Patient.care_team)
+    """The caseload dashboard: one row per family, needs-help flags first (admins: all)."""
+    status = request.args.get("status", "active")
+    show = request.args.get("show", "all")
+    sort = request.args.get("sort", "needs_help")
+    page = _page_number()
+    rows = insight.caseload_rows(_me(), status=status)
+    rows = insight.filter_and_sort(rows, show=show, sort=sort)
+    pages = max(1, -(-len(rows) // PER_PAGE))
+    page = min(page, pages)
+    shown = rows[(page - 1) * PER_PAGE : page * PER_PAGE]
+    html = render_template(
+        "clinic/caseload.html",
+        rows=shown,
+        total=len(rows),
+        page=page,
+        pages=pages,
+        status=status,
+        show=show,
+        sort=sort,
+        library=get_library(),
     )
-    if show in ("active", "discharged"):
-        query = query.where(Patient.status == show)
-    patients = db.session.scalars(query.order_by(Patient.display_name)).all()
-    audit.record("caseload.view", detail=f"{len(patients)} patients")
+    _audit_after_render("caseload.view", detail=f"{len(shown)} families shown")
+    return html
+
+
+def _audit_after_render(action: str, **kwargs) -> None:
+    """Audit once the page is rendered: committing first would expire every loaded row and
+    make the template reload them one query at a time."""
+    audit.record(action, **kwargs)
     db.session.commit()
-    return render_template("clinic/caseload.html", patients=patients, show=show)
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
@@ -110,7 +139,10 @@ def _patient_page_data(patient: Patient) -> dict:
     consent_by_link: dict[int, Consent] = {}
     for consent in consents:  # newest first: the first seen is the current one
         consent_by_link.setdefault(consent.family_link_id, consent)
+    attendance, attendance_rate = insight.attendance_for(patient.id)
     return {
+        "attendance": attendance,
+        "attendance_rate": attendance_rate,
         "links": links,
         "consents": consents,
         "consent_by_link": consent_by_link,
@@ -125,9 +157,7 @@ def _patient_page_data(patient: Patient) -> dict:
 def patient(patient_id: str):
     """404 unless the patient is on the clinician's caseload. Audited."""
     patient = access.patient_for(_me(), patient_id)
-    audit.record("patient.view", subject=patient, patient_id=patient.id)
-    db.session.commit()
-    return render_template(
+    html = render_template(
         "clinic/patient.html",
         patient=patient,
         family_form=FamilyMemberForm(),
@@ -136,6 +166,8 @@ def patient(patient_id: str):
         login_form=PatientLoginForm(),
         **_patient_page_data(patient),
     )
+    _audit_after_render("patient.view", subject=patient, patient_id=patient.id)
+    return html
 
 
 @bp.route("/patients/<patient_id>/family", methods=["POST"])
@@ -391,3 +423,199 @@ def discharge(patient_id: str):
     if services.discharge(_me(), patient, form.discharged_on.data):
         flash(_("Patient discharged. Family members no longer see anything about them."))
     return redirect(url_for("clinic.patient", patient_id=patient.id))
+
+
+# --- drill-down, item analysis, sessions, reports -------------------------------------------
+
+
+@bp.route("/patients/<patient_id>/learners/<learner_id>")
+def learner(patient_id: str, learner_id: str):
+    """One learner of this patient: assignments, progress, every attempt with its answers.
+    404 unless the patient is on the caseload and the learner belongs to that patient."""
+    patient = access.patient_for(_me(), patient_id)
+    found = insight.learner_of(patient, access._id(learner_id))  # noqa: SLF001
+    if found is None:
+        abort(404)
+    person, relationship = found
+    assignments, progress, attempts = insight.learner_detail(patient, person.id)
+    html = render_template(
+        "clinic/learner.html",
+        patient=patient,
+        person=person,
+        relationship=relationship,
+        assignments=assignments,
+        progress=progress,
+        attempts=attempts,
+        library=get_library(),
+        today=clock.today(),
+    )
+    _audit_after_render("learner.view", subject=person, patient_id=patient.id)
+    return html
+
+
+@bp.route("/items")
+def items():
+    """Item analysis: which knowledge-check questions families get wrong (caseload; admins:
+    the whole program), as an SVG bar chart and a table."""
+    library = get_library()
+    counts = insight.modules_with_attempts(_me())
+    slug = request.args.get("module") or next(
+        (m.slug for m in library.modules() if counts.get(m.slug)), None
+    )
+    module, rows = insight.item_analysis(_me(), slug) if slug else (None, [])
+    if slug and module is None:
+        abort(404)
+    html = render_template(
+        "clinic/items.html",
+        module=module,
+        rows=rows,
+        counts=counts,
+        library=library,
+        modules=[m for m in library.modules() if m.quiz],
+    )
+    _audit_after_render("items.view", detail=f"module={slug}")
+    return html
+
+
+@bp.route("/sessions")
+def sessions():
+    """Education sessions this clinician logged (admins: all)."""
+    rows = db.session.scalars(insight.sessions_visible(_me())).all()
+    return render_template("clinic/sessions.html", sessions=rows, library=get_library())
+
+
+def _session_form(patients):
+    from lms.clinic.forms import SessionForm
+
+    form = SessionForm()
+    library = get_library()
+    form.modules.choices = [(m.slug, m.title) for m in library.modules()]
+    return form
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+def new_session():
+    """Log a group education session and its attendance (caseload patients only)."""
+    patients = db.session.scalars(
+        access.caseload(_me()).where(Patient.status == "active").order_by(Patient.display_name)
+    ).all()
+    form = _session_form(patients)
+    if request.method == "GET":
+        form.held_on.data = clock.today()
+        form.facilitator.data = current_user.display_name
+    attendance = {}
+    errors = []
+    if request.method == "POST":
+        allowed = {"present", "absent", "excused", ""}
+        for patient in patients:
+            value = request.form.get(f"attendance-{patient.id}", "")
+            if value not in allowed:
+                errors.append(_("Choose present, absent or excused."))
+                value = ""
+            attendance[patient.id] = value
+    if form.validate_on_submit() and not errors:
+        if form.held_on.data > clock.today() + __import__("datetime").timedelta(days=1):
+            form.held_on.errors = [_("A session is logged after it happens.")]
+        else:
+            session_row = session_log.log_session(
+                _me(),
+                held_on=form.held_on.data,
+                title=form.title.data,
+                facilitator=form.facilitator.data,
+                module_slugs=form.modules.data,
+                attendance={pid: v for pid, v in attendance.items() if v},
+            )
+            flash(_("Session saved."))
+            return redirect(url_for("clinic.session_detail", session_id=session_row.id))
+    return render_template(
+        "clinic/session_form.html",
+        form=form,
+        patients=patients,
+        attendance=attendance,
+        errors=errors,
+    )
+
+
+@bp.route("/sessions/<session_id>")
+def session_detail(session_id: str):
+    row = db.session.scalars(
+        insight.sessions_visible(_me()).where(
+            EducationSession.id == access._id(session_id)  # noqa: SLF001
+        )
+    ).first()
+    if row is None:
+        abort(404)
+    visible = {p.id: p for p in db.session.scalars(access.caseload(_me()))}
+    return render_template(
+        "clinic/session_detail.html", session=row, library=get_library(), patients=visible
+    )
+
+
+def _csv_response(rows, name: str):
+    body = csv_text(insight.REPORT_HEADER, rows)
+    stamp = clock.today().isoformat()
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"'},
+    )
+
+
+@bp.route("/reports")
+def reports():
+    """A printable report of the caseload's progress."""
+    rows = insight.report_rows(_me())
+    html = render_template(
+        "clinic/report.html", rows=rows, header=insight.REPORT_HEADER, patient=None
+    )
+    _audit_after_render("report.view", detail=f"{len(rows)} rows")
+    return html
+
+
+@bp.route("/reports/caseload.csv")
+def caseload_csv():
+    """CSV of every learner-assignment on the caseload. Audited."""
+    rows = insight.report_rows(_me())
+    audit.record("report.export", detail=f"caseload csv, {len(rows)} rows")
+    db.session.commit()
+    return _csv_response(rows, "caseload")
+
+
+@bp.route("/patients/<patient_id>/report.csv")
+def patient_csv(patient_id: str):
+    """CSV of one patient's family. Audited."""
+    patient = access.patient_for(_me(), patient_id)
+    rows = insight.report_rows(_me(), patient.id)
+    audit.record(
+        "report.export",
+        subject=patient,
+        patient_id=patient.id,
+        detail=f"family csv, {len(rows)} rows",
+    )
+    db.session.commit()
+    return _csv_response(rows, "family")
+
+
+@bp.route("/patients/<patient_id>/report")
+def patient_report(patient_id: str):
+    """A printable report of one patient's family."""
+    patient = access.patient_for(_me(), patient_id)
+    rows = insight.report_rows(_me(), patient.id)
+    html = render_template(
+        "clinic/report.html", rows=rows, header=insight.REPORT_HEADER, patient=patient
+    )
+    _audit_after_render("report.view", subject=patient, patient_id=patient.id)
+    return html
+
+
+@bp.route("/reports/program")
+def program_report():
+    """Admins only (others 404): completion by module and by clinician, median days."""
+    if not current_user.is_admin:
+        abort(404)
+    by_module, by_clinician = insight.program_report()
+    audit.record("report.program_view")
+    db.session.commit()
+    return render_template(
+        "clinic/program_report.html", by_module=by_module, by_clinician=by_clinician
+    )

@@ -106,8 +106,13 @@ def index():
             select(func.count(FamilyLink.id)).where(FamilyLink.user_id == current_user.id)
         )
     )
+    from lms.clinic.insight import session_material_for
+
+    sessions = session_material_for(_user()) if current_user.role == "patient" else []
     return render_template(
         "learn/index.html",
+        sessions=sessions,
+        library=library,
         assigned=assigned,
         done_count=done_count,
         in_progress=in_progress,

@@ -13,10 +13,15 @@ from lms.models.clinical import (
     Relationship,
 )
 from lms.models.learning import ModuleProgress, QuizAnswer, QuizAttempt, SectionRead
+from lms.models.sessions import Attendance, AttendanceStatus, EducationSession, SessionModule
 from lms.models.user import Role, User, normalize_email
 
 __all__ = [
     "Assignment",
+    "Attendance",
+    "AttendanceStatus",
+    "EducationSession",
+    "SessionModule",
     "AuditEvent",
     "CareTeamMember",
     "Consent",

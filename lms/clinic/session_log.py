@@ -1,0 +1,65 @@
+"""Logging a group education session: what was covered and who attended."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from lms import access, audit, clock
+from lms.content import get_library
+from lms.extensions import db
+from lms.models import Attendance, EducationSession, SessionModule, User
+
+
+def log_session(
+    clinician: User,
+    *,
+    held_on: date,
+    title: str,
+    facilitator: str,
+    module_slugs: list[str],
+    attendance: dict[int, str],
+) -> EducationSession:
+    """Save the session; attendance only for patients on this clinician's caseload.
+    The same session sent twice within two minutes (a double click) is saved once."""
+    recent = db.session.scalars(
+        select(EducationSession).where(
+            EducationSession.created_by_id == clinician.id,
+            EducationSession.held_on == held_on,
+            EducationSession.title == title.strip(),
+            EducationSession.created_at >= clock.utcnow() - timedelta(minutes=2),
+        )
+    ).first()
+    if recent is not None:
+        return recent
+    library = get_library()
+    row = EducationSession(
+        held_on=held_on,
+        title=title.strip(),
+        facilitator=facilitator.strip(),
+        created_by_id=clinician.id,
+    )
+    for position, slug in enumerate(s for s in module_slugs if s in library):
+        row.modules.append(SessionModule(module_slug=slug, position=position))
+    for patient_id, status in attendance.items():
+        if access.may_see_patient(clinician, patient_id):
+            row.attendance.append(Attendance(patient_id=patient_id, status=status))
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        "session.logged",
+        actor=clinician,
+        subject=row,
+        detail=f"{len(row.attendance)} attendance records",
+    )
+    for item in row.attendance:
+        audit.record(
+            "attendance.recorded",
+            actor=clinician,
+            subject=row,
+            patient_id=item.patient_id,
+            detail=item.status,
+        )
+    db.session.commit()
+    return row

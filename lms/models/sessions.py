@@ -1,0 +1,73 @@
+"""Group education sessions the program runs, and who attended."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms import clock
+from lms.extensions import db
+from lms.models.base import UTCDateTime
+from lms.models.user import User
+
+
+class AttendanceStatus(enum.StrEnum):
+    PRESENT = "present"
+    ABSENT = "absent"
+    EXCUSED = "excused"
+
+
+class EducationSession(db.Model):
+    __tablename__ = "education_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    held_on: Mapped[date] = mapped_column(Date, index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    facilitator: Mapped[str] = mapped_column(String(120))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+
+    created_by: Mapped[User | None] = relationship()
+    modules: Mapped[list[SessionModule]] = relationship(
+        back_populates="session", cascade="all, delete-orphan", order_by="SessionModule.position"
+    )
+    attendance: Mapped[list[Attendance]] = relationship(
+        back_populates="session", cascade="all, delete-orphan"
+    )
+
+
+class SessionModule(db.Model):
+    """A module covered in a session, by slug (content is never a foreign key)."""
+
+    __tablename__ = "session_module"
+    __table_args__ = (UniqueConstraint("session_id", "module_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("education_session.id", ondelete="CASCADE"), index=True
+    )
+    module_slug: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(default=0)
+
+    session: Mapped[EducationSession] = relationship(back_populates="modules")
+
+
+class Attendance(db.Model):
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("session_id", "patient_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("education_session.id", ondelete="CASCADE"), index=True
+    )
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patient.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+
+    session: Mapped[EducationSession] = relationship(back_populates="attendance")
