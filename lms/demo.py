@@ -219,7 +219,7 @@ def build(password: str) -> dict[str, User]:
     sam = ensure_patient("DEMO-1", "Sam Taylor", clinician, patient_user)
     pat_link = ensure_link(clinician, sam, "Pat Taylor", family.email, "parent", family)
     ensure_consent(clinician, sam, pat_link, withdrawn=False)
-    ensure_assignments(clinician, sam, family, family_slugs[:4], [-3, 1, 11, 18])
+    ensure_assignments(clinician, sam, family, family_slugs[:4], [4, -3, 1, 18])
     patient_path = library.path("patient-core")
     patient_slugs = list(patient_path.module_slugs) if patient_path else family_slugs
     ensure_assignments(clinician, sam, patient_user, patient_slugs[:2], [5, 12])

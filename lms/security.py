@@ -20,6 +20,7 @@ from lms.models import User
 
 LOGIN_AT = "login_at"
 SEEN_AT = "seen_at"
+SEEN_AT_RESOLUTION = 60  # seconds
 
 
 @login_manager.user_loader
@@ -75,7 +76,10 @@ def enforce_timeouts():  # noqa: ANN201 -- a Flask before_request hook
         if request.method == "GET":
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return redirect(url_for("auth.login"))
-    session[SEEN_AT] = now
+    if now - seen_at >= SEEN_AT_RESOLUTION:
+        # Refresh the idle clock once a minute, not on every request, so most responses
+        # do not have to send a new cookie.
+        session[SEEN_AT] = now
     return None
 
 

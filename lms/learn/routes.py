@@ -195,8 +195,7 @@ def module(slug: str):
             section = mod.section(key)
             if section is None:
                 abort(404)
-            services.visit_section(_user(), mod, key)
-            progress = services.progress_for(current_user.id, slug)
+            progress = services.visit_section(_user(), mod, key, progress)
     return render_template(
         "learn/module.html",
         module=mod,

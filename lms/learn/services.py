@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -100,12 +101,29 @@ def _maybe_complete(progress: ModuleProgress, module: Module) -> bool:
     return False
 
 
-def visit_section(user: User, module: Module, section_key: str) -> None:
-    """Remember where the learner is, so the module resumes there."""
-    progress = _ensure_progress(user, module)
+VISIT_WRITE_INTERVAL = timedelta(minutes=5)
+
+
+def visit_section(
+    user: User, module: Module, section_key: str, progress: ModuleProgress | None = None
+) -> ModuleProgress:
+    """Remember where the learner is, so the module resumes there.
+
+    Re-reading the same section writes at most every few minutes: a page view should not
+    cost a database write each time.
+    """
+    now = clock.utcnow()
+    if (
+        progress is not None
+        and progress.last_section_key == section_key
+        and now - progress.last_activity_at < VISIT_WRITE_INTERVAL
+    ):
+        return progress
+    progress = progress or _ensure_progress(user, module)
     progress.last_section_key = section_key
-    progress.last_activity_at = clock.utcnow()
+    progress.last_activity_at = now
     db.session.commit()
+    return progress
 
 
 def record_section_read(user: User, module: Module, section_key: str) -> ModuleProgress:
