@@ -265,6 +265,30 @@ def test_invitation_accept_creates_family_account(app, client, clinician, patien
     assert {"invite.sent", "invite.accepted"} <= set(audit_actions(app, patient.id))
 
 
+def test_invitation_ignores_forged_role_and_patient(app, client, clinician, patient):
+    add_family(client, patient)
+    path = invite_link(app, client, patient)
+    other = make_patient(make_user("clinician"), name="Other Patient")
+    response = post_form(
+        app.test_client(),
+        path,
+        {
+            "email": "parent@example.org",
+            "display_name": "Pat",
+            "role": "admin",
+            "patient_id": str(other.id),
+            "password": "a calm evening walk 42",
+            "confirm": "a calm evening walk 42",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.email == "parent@example.org")).one()
+        assert user.role == "family"
+        links = db.session.scalars(select(FamilyLink).where(FamilyLink.user_id == user.id)).all()
+        assert [link.patient_id for link in links] == [patient.id]
+
+
 def test_invitation_wrong_email_reuse_and_expiry(app, client, clinician, patient):
     add_family(client, patient)
     path = invite_link(app, client, patient)
@@ -390,6 +414,7 @@ def test_patient_withdraws_consent_effective_next_request(app, clinician):
     assert "consent.revoked" in audit_actions(app, patient.id)
     staff_page = text_of(signed_in(app, clinician).get(f"/clinic/patients/{patient.id}"))
     assert "Withdrawn" in staff_page
+    assert "Suspended: no active consent" in staff_page
 
 
 def test_patient_cannot_withdraw_someone_elses_consent(app, clinician):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import selectinload
 
@@ -171,18 +172,22 @@ def caseload_rows(user: User, *, status: str = "active", today: date | None = No
     for patient_id, slug, name in failed_twice:
         module = library.module(slug)
         rows[patient_id].flags.append(
-            f"{name} did not pass “{module.title if module else slug}” twice"
+            _(
+                "%(name)s did not pass “%(title)s” twice",
+                name=name,
+                title=module.title if module else slug,
+            )
         )
     now = clock.utcnow()
     for row in rows.values():
         if not row.patient.is_active:
             continue
         if row.overdue:
-            row.flags.append(f"{row.overdue} overdue")
+            row.flags.append(_("%(n)d overdue", n=row.overdue))
         open_count = row.assigned - row.completed
         since = row.last_activity or oldest_open.get(row.patient.id)
         if open_count and since and now - since > timedelta(days=inactive_days):
-            row.flags.append(f"no activity for {(now - since).days} days")
+            row.flags.append(_("no activity for %(n)d days", n=(now - since).days))
     for patient_id, recipient, expires in expiring:
         rows[patient_id].flags.append(f"consent for {recipient} ends {expires.isoformat()}")
     return list(rows.values())

@@ -140,7 +140,19 @@ def _patient_page_data(patient: Patient) -> dict:
     for consent in consents:  # newest first: the first seen is the current one
         consent_by_link.setdefault(consent.family_link_id, consent)
     attendance, attendance_rate = insight.attendance_for(patient.id)
+    # Family members whose consent is not active: their open assignments are suspended.
+    suspended = {
+        link.user_id
+        for link in links
+        if link.user_id
+        and not (
+            consent_by_link.get(link.id) is not None
+            and consent_by_link[link.id].is_active(today)
+            and patient.is_active
+        )
+    }
     return {
+        "suspended": suspended,
         "attendance": attendance,
         "attendance_rate": attendance_rate,
         "links": links,
