@@ -116,3 +116,6 @@ def register(app: Flask) -> None:
     from lms.content.cli import courses_cli
 
     app.cli.add_command(courses_cli)
+    from lms.mail.cli import register as register_mail_cli
+
+    register_mail_cli(app)

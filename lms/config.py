@@ -71,6 +71,35 @@ def from_environment(instance_path: str) -> dict:
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), production),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        **_mail_settings(),
+    }
+
+
+def _mail_settings() -> dict:
+    """Outgoing email and reminders. With no MAIL_SERVER, messages go to the log and to
+    files in the instance folder (``MAIL_DIR``) instead: never lost silently."""
+    use_tls = _bool(os.environ.get("MAIL_USE_TLS"), False)
+    use_ssl = _bool(os.environ.get("MAIL_USE_SSL"), False)
+    if use_tls and use_ssl:
+        raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive; set only one")
+    return {
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int("MAIL_PORT", 465 if use_ssl else (587 if use_tls else 25)),
+        "MAIL_USE_TLS": use_tls,
+        "MAIL_USE_SSL": use_ssl,
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER")
+        or f"{os.environ.get('PROGRAM_NAME', PROGRAM_NAME)} <no-reply@localhost>",
+        "MAIL_DIR": os.environ.get("MAIL_DIR") or None,
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 15),
+        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 10),
+        # Links in emails (sent from commands too, where there is no request to take it from).
+        "SITE_URL": (os.environ.get("SITE_URL") or "").rstrip("/") or None,
+        "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60),
+        "REMINDER_DUE_SOON_DAYS": _int("REMINDER_DUE_SOON_DAYS", 2),
+        "REMINDER_OVERDUE_REPEAT_DAYS": _int("REMINDER_OVERDUE_REPEAT_DAYS", 7),
+        "REMINDER_OVERDUE_MAX_REPEATS": _int("REMINDER_OVERDUE_MAX_REPEATS", 0),
     }
 
 

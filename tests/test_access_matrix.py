@@ -46,6 +46,9 @@ RULES: dict[str, set[str] | str] = {
     "core.index": "public",
     "core.healthz": "public",
     "auth.login": "public",
+    "auth.forgot": "public",
+    "auth.reset": "public",  # a signed, single-use link; an invalid one is a 400
+    "auth.reminders_off": "public",  # a signed link from a reminder email
     "invite.accept": "public",
     "core.home": SIGNED_IN,
     "core.staff_home": STAFF,

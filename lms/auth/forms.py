@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SubmitField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -41,3 +48,34 @@ class PreferencesForm(FlaskForm):
         validate_choice=True,
     )
     submit = SubmitField(_l("Save"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(), Length(max=254)],
+        description=_l("The email address you sign in with."),
+    )
+    submit = SubmitField(_l("Send me a link"))
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(max=1024)],
+        description=_l("At least 12 characters. A short sentence is easy to remember."),
+    )
+    confirm = PasswordField(
+        _l("Type the new password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two don't match."))],
+    )
+    submit = SubmitField(_l("Set new password"))
+
+
+class RemindersForm(FlaskForm):
+    reminders_enabled = BooleanField(_l("Email me when a reading is due soon or overdue"))
+    submit = SubmitField(_l("Save"))
+
+
+class RemindersOffForm(FlaskForm):
+    submit = SubmitField(_l("Turn off reminder emails"))

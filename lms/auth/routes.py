@@ -8,8 +8,16 @@ from flask_login import current_user, login_required
 
 from lms import audit, clock
 from lms.auth import services
-from lms.auth.forms import ChangePasswordForm, LoginForm, PreferencesForm
-from lms.extensions import db, limiter
+from lms.auth.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    PreferencesForm,
+    RemindersForm,
+    RemindersOffForm,
+    ResetPasswordForm,
+)
+from lms.extensions import csrf, db, limiter
 from lms.models import normalize_email
 from lms.passwords import password_problems, verify_password
 from lms.security import end_this_session, safe_next, start_session
@@ -97,6 +105,12 @@ def account():
     """The signed-in user's own settings: language and password."""
     prefs = PreferencesForm(prefix="prefs", locale=current_user.locale or "")
     pw = ChangePasswordForm(prefix="pw")
+    rem = RemindersForm(prefix="rem", reminders_enabled=bool(current_user.reminders_enabled))
+    if request.method == "POST" and "rem-submit" in request.form and rem.validate():
+        user = current_user._get_current_object()  # noqa: SLF001
+        services.set_reminders(user, bool(rem.reminders_enabled.data), via="account page")
+        flash(_("Saved."))
+        return redirect(url_for("auth.account"))
     if request.method == "POST" and "prefs-submit" in request.form and prefs.validate():
         current_user.locale = prefs.locale.data or None
         audit.record("account.preferences_changed", subject=current_user)
@@ -120,4 +134,76 @@ def account():
                 start_session(user)  # this browser stays signed in; every other one is not
                 flash(_("Your password was changed. Other devices have been signed out."))
                 return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", prefs=prefs, pw=pw)
+    return render_template("auth/account.html", prefs=prefs, pw=pw, rem=rem)
+
+
+# --- forgotten password -------------------------------------------------------------------
+
+
+def _forgot_account_key() -> str:
+    return "forgot:" + normalize_email(request.form.get("email", ""))[:254]
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], scope="forgot-ip"
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_forgot_account_key,
+    methods=["POST"],
+    scope="forgot-account",
+)
+def forgot():
+    """Public. The same answer whether or not the email has an account."""
+    from lms.mail.outbox import send_now
+
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        send_now(services.request_password_reset(form.email.data))
+        return render_template("auth/forgot.html", form=None, sent=True)
+    return render_template("auth/forgot.html", form=form, sent=False)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    """Public. Choose a new password from an emailed, single-use, expiring link."""
+    from lms.mail.tokens import user_for_reset_token
+
+    user = user_for_reset_token(token)
+    if user is None:
+        return render_template("auth/reset.html", form=None, invalid=True), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        problems = password_problems(
+            form.new_password.data,
+            email=user.email,
+            program_name=current_app.config["PROGRAM_NAME"],
+        )
+        if problems:
+            form.new_password.errors.extend(problems)
+        else:
+            services.reset_password(user, form.new_password.data)
+            end_this_session()  # whoever was signed in here signs in again, as this user
+            flash(_("Your new password is set, and you were signed out everywhere. Sign in now."))
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form, invalid=False)
+
+
+# --- reminder emails off, from the link in every reminder ---------------------------------
+
+
+@bp.route("/reminders/off/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the proof; mail programs POST here for one-click (RFC 8058)
+def reminders_off(token: str):
+    """Public. GET asks to confirm (link scanners only look); POST turns reminders off."""
+    from lms.mail.tokens import user_for_reminders_off_token
+
+    user = user_for_reminders_off_token(token)
+    if user is None:
+        return render_template("auth/reminders_off.html", form=None, invalid=True), 400
+    form = RemindersOffForm()
+    if request.method == "POST":
+        services.set_reminders(user, False, via="email link")
+        return render_template("auth/reminders_off.html", form=None, done=True)
+    return render_template("auth/reminders_off.html", form=form, done=False)

@@ -108,3 +108,55 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
     audit.record(
         "account.deactivated" if not active else "account.reactivated", actor=actor, subject=user
     )
+
+
+def request_password_reset(email: str) -> int | None:
+    """Record a reset email for an active account; for anyone else, only an audit row.
+
+    The caller answers the same either way and sends the returned outbox id after this
+    commit (``lms.mail.outbox.send_now``).
+    """
+    from lms.mail.messages import queue_password_reset
+
+    user = db.session.scalars(User.by_email(email)).first()
+    if user is None or not user.active:
+        audit.record(
+            "password.reset_requested",
+            subject=user,
+            outcome="failure",
+            detail="unknown account" if user is None else "inactive account",
+        )
+        db.session.commit()
+        return None
+    outbox_id = queue_password_reset(user)
+    audit.record(
+        "password.reset_requested",
+        subject=user,
+        detail=None if outbox_id else "email already sent in the last few minutes",
+    )
+    db.session.commit()
+    return outbox_id
+
+
+def reset_password(user: User, new_password: str) -> None:
+    """Set the password from a reset link: every session ends, the link stops working, and a
+    lockout from forgotten-password attempts is lifted."""
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record("password.reset", actor=user, subject=user)
+    change_password(user, new_password)
+
+
+def set_reminders(user: User, enabled: bool, *, via: str) -> bool:
+    """Turn due-date reminder emails on or off. Returns whether anything changed."""
+    if bool(user.reminders_enabled) == enabled:
+        return False
+    user.reminders_enabled = enabled
+    audit.record(
+        "account.reminders_on" if enabled else "account.reminders_off",
+        actor=user,
+        subject=user,
+        detail=via,
+    )
+    db.session.commit()
+    return True

@@ -175,7 +175,7 @@ def patient(patient_id: str):
         family_form=FamilyMemberForm(),
         action_form=ActionForm(),
         discharge_form=DischargeForm(discharged_on=clock.today()),
-        login_form=PatientLoginForm(),
+        login_form=PatientLoginForm(prefix="login"),
         **_patient_page_data(patient),
     )
     _audit_after_render("patient.view", subject=patient, patient_id=patient.id)
@@ -193,7 +193,7 @@ def add_family(patient_id: str):
             family_form=form,
             action_form=ActionForm(),
             discharge_form=DischargeForm(discharged_on=clock.today()),
-            login_form=PatientLoginForm(),
+            login_form=PatientLoginForm(prefix="login"),
             **_patient_page_data(patient),
         ), 400
     services.add_family_member(
@@ -325,7 +325,7 @@ def invite(patient_id: str):
 @bp.route("/patients/<patient_id>/patient-login", methods=["POST"])
 def patient_login(patient_id: str):
     patient = access.patient_for(_me(), patient_id)
-    form = PatientLoginForm()
+    form = PatientLoginForm(prefix="login")
     if patient.user_id is not None:
         flash(_("This patient already has a login."))
         return redirect(url_for("clinic.patient", patient_id=patient.id))

@@ -202,7 +202,11 @@ def invite(clinician: User, patient: Patient, link: FamilyLink) -> NewInvitation
     ):
         old.revoked_at = now  # only the newest link works
     new = _new_invitation(clinician, patient, email=link.email, role=Role.FAMILY, link=link)
+    from lms.mail import messages, outbox  # emailed too; the link shown once stays a fallback
+
+    outbox_id = messages.queue_invitation(new.invitation, new.token)
     db.session.commit()
+    outbox.send_now(outbox_id)
     return new
 
 
@@ -391,5 +395,9 @@ def create_patient_login(clinician: User, patient: Patient, email: str) -> NewIn
     new = _new_invitation(
         clinician, patient, email=normalize_email(email), role=Role.PATIENT, link=None
     )
+    from lms.mail import messages, outbox  # emailed too; the link shown once stays a fallback
+
+    outbox_id = messages.queue_invitation(new.invitation, new.token)
     db.session.commit()
+    outbox.send_now(outbox_id)
     return new

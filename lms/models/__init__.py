@@ -13,6 +13,7 @@ from lms.models.clinical import (
     Relationship,
 )
 from lms.models.learning import ModuleProgress, QuizAnswer, QuizAttempt, SectionRead
+from lms.models.mail import Outbox
 from lms.models.sessions import Attendance, AttendanceStatus, EducationSession, SessionModule
 from lms.models.user import Role, User, normalize_email
 
@@ -32,6 +33,7 @@ __all__ = [
     "PatientStatus",
     "Relationship",
     "ModuleProgress",
+    "Outbox",
     "QuizAnswer",
     "QuizAttempt",
     "Role",

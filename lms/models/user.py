@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Integer, String, select
+from sqlalchemy import Boolean, Integer, String, select, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms import clock
@@ -40,6 +40,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(8))
+    # Due-date reminder emails; turned off on the account page or from any reminder's link.
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Bumped on logout, password change and deactivation: every cookie carries the version it
     # was issued under, so all earlier cookies of this user stop working at once.
     session_version: Mapped[int] = mapped_column(Integer, default=1)

@@ -1,0 +1,215 @@
+"""Record first, then send. Never lose a message, never deliver one twice.
+
+``enqueue`` inserts under a unique dedupe key with ``ON CONFLICT DO NOTHING`` (SQLite and
+PostgreSQL), so a message already recorded — by this run, an earlier one or another host at the
+same moment — is not recorded again. Senders *claim* a row before delivering it: on PostgreSQL
+the candidates are locked with ``FOR UPDATE SKIP LOCKED``; everywhere, the claim is a conditional
+UPDATE that only one sender can win. A failed delivery keeps its error and is retried later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from lms import clock
+from lms.extensions import db
+from lms.mail import transport
+from lms.mail.wording import check_discreet
+from lms.models import Outbox
+
+CLAIM_MINUTES = 10  # a sender that dies mid-send releases its claim after this long
+BATCH = 20
+SENSITIVE_REDACTED = "[delivered; this message held a one-time link and was removed]"
+
+
+def enqueue(
+    *,
+    kind: str,
+    dedupe_key: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    user_id: int | None = None,
+    sensitive: bool = False,
+) -> int | None:
+    """Record a message in the caller's transaction. Returns its id, or None if a message
+    with this dedupe key already exists (the caller commits)."""
+    check_discreet(subject)
+    values = {
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "recipient": recipient,
+        "user_id": user_id,
+        "subject": subject,
+        "body_text": text,
+        "body_html": html,
+        "sensitive": sensitive,
+        "created_at": clock.utcnow(),
+        "attempts": 0,
+    }
+    dialect = db.session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = (
+            insert(Outbox)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Outbox.id)
+        )
+        return db.session.execute(stmt).scalar()
+    row = Outbox(**values)  # pragma: no cover -- other databases: a savepoint
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return None
+    return row.id
+
+
+def exists(dedupe_key: str) -> bool:
+    return db.session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)) is not None
+
+
+def _claimable(now):  # noqa: ANN001, ANN202 -- a SQL expression
+    return and_(
+        Outbox.sent_at.is_(None),
+        Outbox.attempts < current_app.config["MAIL_MAX_ATTEMPTS"],
+        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
+    )
+
+
+def _claim(ids: list[int] | None = None, exclude: set[int] | None = None) -> list[int]:
+    """Claim unsent rows for this sender and commit the claim. Returns the ids won."""
+    now = clock.utcnow()
+    query = select(Outbox.id).where(_claimable(now)).order_by(Outbox.id).limit(BATCH)
+    if ids is not None:
+        query = query.where(Outbox.id.in_(ids))
+    if exclude:
+        query = query.where(Outbox.id.notin_(exclude))
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    candidates = list(db.session.scalars(query))
+    won = []
+    for outbox_id in candidates:
+        result = db.session.execute(
+            update(Outbox)
+            .where(Outbox.id == outbox_id, _claimable(now))
+            .values(claimed_until=now + timedelta(minutes=CLAIM_MINUTES))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            won.append(outbox_id)
+    db.session.commit()
+    return won
+
+
+def _unsubscribe_url(row: Outbox) -> str | None:
+    if not row.kind.startswith("reminder") or row.user_id is None:
+        return None
+    from lms.mail.messages import reminders_off_url
+    from lms.models import User
+
+    user = db.session.get(User, row.user_id)
+    return reminders_off_url(user) if user is not None else None
+
+
+def _deliver_claimed(outbox_id: int) -> bool:
+    row = db.session.get(Outbox, outbox_id)
+    msg = transport.build_message(
+        outbox_id=row.id,
+        recipient=row.recipient,
+        subject=row.subject,
+        text=row.body_text,
+        html=row.body_html,
+        unsubscribe_url=_unsubscribe_url(row),
+    )
+    db.session.commit()  # hold no transaction open while talking to the mail server
+    try:
+        transport.deliver(msg, outbox_id=outbox_id)
+    except Exception as exc:  # noqa: BLE001 -- any failure is recorded and retried later
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        db.session.execute(
+            update(Outbox)
+            .where(Outbox.id == outbox_id)
+            .values(
+                attempts=Outbox.attempts + 1,
+                last_attempt_at=clock.utcnow(),
+                last_error=error,
+                claimed_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        current_app.logger.warning("mail: outbox %s not sent: %s", outbox_id, error)
+        return False
+    values = {
+        "attempts": Outbox.attempts + 1,
+        "last_attempt_at": clock.utcnow(),
+        "sent_at": clock.utcnow(),
+        "last_error": None,
+        "claimed_until": None,
+    }
+    if row.sensitive:
+        values.update(body_text=SENSITIVE_REDACTED, body_html=SENSITIVE_REDACTED)
+    db.session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.expire_all()
+    return True
+
+
+def send_now(outbox_id: int | None) -> bool:
+    """Deliver one just-recorded message (after the caller's commit). A failure is kept in
+    the outbox for ``flask mail flush`` / ``flask reminders send``; it never raises."""
+    if outbox_id is None:
+        return False
+    try:
+        won = _claim(ids=[outbox_id])
+    except Exception:  # noqa: BLE001 -- the row stays unsent; a later flush delivers it
+        db.session.rollback()
+        current_app.logger.exception("mail: could not claim outbox %s", outbox_id)
+        return False
+    return bool(won) and _deliver_claimed(outbox_id)
+
+
+@dataclass
+class FlushResult:
+    sent: int = 0
+    failed: int = 0
+    waiting: int = 0  # unsent and still to be retried (includes other senders' claims)
+    given_up: int = 0  # unsent after MAIL_MAX_ATTEMPTS tries
+
+
+def flush() -> FlushResult:
+    """Deliver every unsent message this sender can claim, once each per run."""
+    result = FlushResult()
+    tried: set[int] = set()
+    while True:
+        ids = _claim(exclude=tried)
+        if not ids:
+            break
+        for outbox_id in ids:
+            tried.add(outbox_id)
+            if _deliver_claimed(outbox_id):
+                result.sent += 1
+            else:
+                result.failed += 1
+    limit = current_app.config["MAIL_MAX_ATTEMPTS"]
+    unsent = select(func.count(Outbox.id)).where(Outbox.sent_at.is_(None))
+    result.waiting = db.session.scalar(unsent.where(Outbox.attempts < limit)) or 0
+    result.given_up = db.session.scalar(unsent.where(Outbox.attempts >= limit)) or 0
+    db.session.commit()
+    return result

@@ -1,0 +1,147 @@
+"""Due-date reminders, for cron: ``flask --app wsgi reminders send``.
+
+Stages of one assignment: ``due-soon`` (due within ``REMINDER_DUE_SOON_DAYS``), ``overdue``
+(the day after the due date), then ``overdue-1``, ``overdue-2``… every
+``REMINDER_OVERDUE_REPEAT_DAYS`` while it stays overdue (``REMINDER_OVERDUE_MAX_REPEATS`` caps
+them; 0 = no cap). Each (assignment, stage) is recorded in the outbox once, under a unique key,
+however many hosts run the command at the same time.
+
+Nobody is reminded of an assignment that was cancelled, that they completed, that they may no
+longer see (consent withdrawn or expired, patient discharged: ``access.visible_assignments``),
+or when their account is inactive or has reminders turned off.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from lms import access, clock
+from lms.extensions import db
+from lms.mail import messages, outbox
+from lms.models import Assignment, ModuleProgress, User
+
+SKIP_REASONS = {
+    "already_sent": "already reminded",
+    "completed": "completed",
+    "no_access": "consent or enrolment ended",
+    "reminders_off": "reminders turned off",
+    "inactive": "account inactive",
+    "no_more": "no more reminders for it",
+}
+
+
+@dataclass
+class ReminderRun:
+    queued: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    delivery: outbox.FlushResult | None = None
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def summary(self) -> str:
+        parts = ", ".join(
+            f"{n} {SKIP_REASONS[reason]}" for reason, n in sorted(self.skipped.items()) if n
+        )
+        lines = [
+            f"Reminders: {self.queued} new, {self.skipped_total} skipped"
+            + (f" ({parts})" if parts else "")
+            + "."
+        ]
+        if self.delivery is not None:
+            d = self.delivery
+            line = f"Sent {d.sent} email(s); {d.failed} failed and will be retried"
+            if d.given_up:
+                line += f"; {d.given_up} given up after {current_app.config['MAIL_MAX_ATTEMPTS']}"
+                line += " tries"
+            lines.append(line + ".")
+        return "\n".join(lines)
+
+
+def stage_for(due_on: date, today: date) -> str | None:
+    """Which reminder an assignment due on ``due_on`` is at today, if any."""
+    config = current_app.config
+    days_left = (due_on - today).days
+    if days_left >= 0:
+        return "due-soon" if days_left <= config["REMINDER_DUE_SOON_DAYS"] else None
+    days_over = -days_left
+    repeat = config["REMINDER_OVERDUE_REPEAT_DAYS"]
+    if repeat <= 0 or days_over < repeat:
+        return "overdue"
+    n = days_over // repeat
+    cap = config["REMINDER_OVERDUE_MAX_REPEATS"]
+    if cap > 0 and n > cap:
+        return None
+    return f"overdue-{n}"
+
+
+def queue_reminders(today: date | None = None) -> ReminderRun:
+    """Record every reminder due today in the outbox (once each); send nothing yet."""
+    today = today or clock.today()
+    run = ReminderRun()
+    horizon = today + timedelta(days=current_app.config["REMINDER_DUE_SOON_DAYS"])
+    rows = db.session.execute(
+        select(Assignment.id, Assignment.learner_id)
+        .where(
+            Assignment.cancelled_at.is_(None),
+            Assignment.due_on.is_not(None),
+            Assignment.due_on <= horizon,
+        )
+        .order_by(Assignment.learner_id, Assignment.id)
+    ).all()
+    by_learner: dict[int, list[int]] = defaultdict(list)
+    for assignment_id, learner_id in rows:
+        by_learner[learner_id].append(assignment_id)
+    db.session.commit()
+
+    for learner_id, assignment_ids in by_learner.items():
+        user = db.session.get(User, learner_id)
+        if user is None or not user.active:
+            run.skipped["inactive"] += len(assignment_ids)
+            continue
+        if not user.reminders_enabled:
+            run.skipped["reminders_off"] += len(assignment_ids)
+            continue
+        visible = {a.id: a for a in db.session.scalars(access.visible_assignments(user, today))}
+        completed = set(
+            db.session.scalars(
+                select(ModuleProgress.module_slug).where(
+                    ModuleProgress.user_id == user.id, ModuleProgress.completed_at.is_not(None)
+                )
+            )
+        )
+        for assignment_id in assignment_ids:
+            assignment = visible.get(assignment_id)
+            if assignment is None:
+                run.skipped["no_access"] += 1
+                continue
+            if assignment.module_slug in completed:
+                run.skipped["completed"] += 1
+                continue
+            stage = stage_for(assignment.due_on, today)
+            if stage is None:
+                run.skipped["no_more"] += 1
+                continue
+            if outbox.exists(messages.reminder_dedupe_key(assignment.id, stage)):
+                run.skipped["already_sent"] += 1
+                continue
+            if messages.queue_reminder(assignment, user, stage, today) is None:
+                run.skipped["already_sent"] += 1  # another host recorded it a moment ago
+            else:
+                run.queued += 1
+            db.session.commit()
+        db.session.commit()
+    return run
+
+
+def send_reminders(today: date | None = None) -> ReminderRun:
+    """Record today's reminders, then deliver everything unsent (earlier failures too)."""
+    run = queue_reminders(today)
+    run.delivery = outbox.flush()
+    return run

@@ -1,0 +1,581 @@
+"""Email over a real SMTP server: invitations, password reset, reminders, the outbox.
+
+Every test that sends talks to aiosmtpd on a free local port (``tests/smtp_server.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from lms import clock
+from lms.extensions import db
+from lms.mail import messages, outbox
+from lms.mail.reminders import send_reminders, stage_for
+from lms.mail.wording import DENY_WORDS, IndiscreetSubject, check_discreet, denied_words
+from lms.models import Assignment, AuditEvent, ModuleProgress, Outbox, Patient, User
+from tests.helpers import (
+    app_context,
+    csrf_token,
+    login,
+    make_assignment,
+    make_family,
+    make_patient,
+    make_user,
+    post_form,
+    text_of,
+)
+from tests.smtp_server import SMTPServer, free_port
+
+NEW_PASSWORD = "a quiet harbor morning 77"
+URL_RE = re.compile(r"https?://[^\s<>\"]+")
+
+
+@pytest.fixture
+def smtp():
+    with SMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def app_config(app_config, smtp):
+    return {
+        **app_config,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp.port,
+        "MAIL_TIMEOUT": 5,
+        "MAIL_DEFAULT_SENDER": "Family Learning <no-reply@example.org>",
+        "SITE_URL": "https://learn.example.org",
+    }
+
+
+def links(text: str, path_part: str) -> list[str]:
+    return [u for u in URL_RE.findall(text) if path_part in u]
+
+
+def outbox_rows(app) -> list[Outbox]:
+    with app.app_context():
+        rows = list(db.session.scalars(select(Outbox).order_by(Outbox.id)))
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def audit_actions(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def send(runner) -> str:
+    result = runner.invoke(args=["reminders", "send"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+# --- a family with readings -----------------------------------------------------------------
+
+
+@pytest.fixture
+def family(app):
+    """A clinician's patient "Sam Example" and a consented family member with two readings:
+    one due tomorrow, one three days overdue (as the demo data has)."""
+    clinician = make_user("clinician", name="Casey Clinician")
+    patient = make_patient(clinician, name="Sam Example")
+    member = make_user("family", email="pat@example.org", name="Pat Example")
+    make_family(patient, member, consent="active")
+    due_soon = make_assignment(patient, member, "first-steps", due_in_days=1, by=clinician)
+    overdue = make_assignment(patient, member, "no-check", due_in_days=-3, by=clinician)
+    return {
+        "clinician": clinician,
+        "patient": patient,
+        "member": member,
+        "due_soon": due_soon,
+        "overdue": overdue,
+    }
+
+
+# --- invitations ----------------------------------------------------------------------------
+
+
+def test_invitation_is_emailed_with_the_same_link_shown_once(app, client, smtp):
+    clinician = make_user("clinician")
+    patient = make_patient(clinician, name="Sam Example")
+    with app_context():
+        from lms.models import FamilyLink
+
+        link = FamilyLink(
+            patient_id=patient.id,
+            display_name="Chris Example",
+            email="chris@example.org",
+            relationship_kind="partner",
+            state="invited",
+        )
+        db.session.add(link)
+        db.session.commit()
+        link_id = link.id
+    login(client, clinician.email)
+    response = post_form(
+        client, f"/clinic/patients/{patient.id}/invite", {"family_link": str(link_id)}
+    )
+    assert response.status_code == 200
+    shown = re.search(r'value="(http[^"]+/invite/[^"]+)"', text_of(response)).group(1)
+    token = shown.rsplit("/", 1)[1]
+
+    [mail] = smtp.messages
+    assert mail.rcpt_tos == ["chris@example.org"]
+    assert mail.subject == "You're invited to set up your account"
+    assert mail.message["From"] == "Family Learning <no-reply@example.org>"
+    assert links(mail.text, "/invite/") == [f"https://learn.example.org/invite/{token}"]
+    assert f"https://learn.example.org/invite/{token}" in mail.html
+    assert "Sam" not in mail.text + mail.html + mail.subject
+    # The link works from the email.
+    assert app.test_client().get(f"/invite/{token}").status_code == 200
+    [row] = outbox_rows(app)
+    assert row.sent_at is not None and row.attempts == 1 and row.last_error is None
+    assert token not in row.body_text + row.body_html  # one-time links are not kept once sent
+
+
+def test_invitation_when_the_server_is_down_stays_in_the_outbox(app, client, smtp, runner):
+    clinician = make_user("clinician")
+    patient = make_patient(clinician)
+    with app_context():
+        from lms.clinic import services as clinic
+
+        app.config["MAIL_PORT"] = free_port()  # nothing listens there
+        link = clinic.add_family_member(
+            clinician,
+            db.session.get(Patient, patient.id),
+            display_name="Chris",
+            email="chris@example.org",
+            relationship="partner",
+        )
+        db.session.commit()
+        new = clinic.invite(db.session.get(User, clinician.id), link.patient, link)
+        token = new.token  # the clinician still gets the link to pass on
+    [row] = outbox_rows(app)
+    assert row.sent_at is None and row.attempts == 1
+    assert "ConnectionRefused" in row.last_error or "Errno" in row.last_error
+    assert smtp.messages == []
+
+    app.config["MAIL_PORT"] = smtp.port
+    result = runner.invoke(args=["mail", "flush"])
+    assert result.exit_code == 0 and "Sent 1 email" in result.output
+    [mail] = smtp.messages
+    assert links(mail.text, "/invite/") == [f"https://learn.example.org/invite/{token}"]
+    result = runner.invoke(args=["mail", "flush"])
+    assert "Sent 0 email" in result.output
+    assert len(smtp.messages) == 1
+
+
+# --- password reset -------------------------------------------------------------------------
+
+
+def request_reset(client, email: str):
+    return post_form(client, "/auth/forgot", {"email": email})
+
+
+def reset_path(mail) -> str:
+    [url] = links(mail.text, "/auth/reset/")
+    return url.split("learn.example.org", 1)[1]
+
+
+def test_forgot_answers_the_same_whatever_the_email(app, client, smtp):
+    user = make_user("family", email="known@example.org")
+    inactive = make_user("family", email="gone@example.org", active=False)
+    pages = []
+    for email in (user.email, "nobody@example.org", inactive.email, "not an email"):
+        response = request_reset(client, email)
+        assert response.status_code == 200
+        pages.append(re.sub(r'value="[^"]+"', "", text_of(response)))
+    assert len(set(pages)) == 1
+    [mail] = smtp.messages
+    assert mail.rcpt_tos == ["known@example.org"]
+    assert mail.subject == "Reset your password"
+    assert reset_path(mail).startswith("/auth/reset/")
+    assert audit_actions(app).count("password.reset_requested") == 4
+
+
+def test_login_page_links_to_forgot(client):
+    assert 'href="/auth/forgot"' in text_of(client.get("/auth/login"))
+
+
+def test_reset_sets_password_ends_other_sessions_and_is_single_use(app, client, smtp):
+    user = make_user("family", email="known@example.org")
+    elsewhere = app.test_client()
+    assert login(elsewhere, user.email).status_code == 302
+    assert elsewhere.get("/auth/account").status_code == 200
+
+    request_reset(client, user.email)
+    path = reset_path(smtp.messages[0])
+    assert "Choose a new password" in text_of(client.get(path))
+    # The password rules apply.
+    weak = post_form(client, path, {"new_password": "password", "confirm": "password"})
+    assert weak.status_code == 200 and 'aria-invalid="true"' in text_of(weak)
+
+    done = post_form(client, path, {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/auth/login")
+    # Every other session has ended.
+    assert elsewhere.get("/auth/account").status_code == 302
+    # The link works once.
+    again = client.get(path)
+    assert again.status_code == 400 and "does not work any more" in text_of(again)
+    assert login(app.test_client(), user.email, NEW_PASSWORD).status_code == 302
+    assert {"password.reset_requested", "password.reset", "account.password_changed"} <= set(
+        audit_actions(app)
+    )
+
+
+def test_reset_link_expires_after_an_hour(app, client, smtp):
+    user = make_user("family", email="known@example.org")
+    request_reset(client, user.email)
+    path = reset_path(smtp.messages[0])
+    clock.advance(timedelta(minutes=59))
+    assert client.get(path).status_code == 200
+    clock.advance(timedelta(minutes=2))
+    assert client.get(path).status_code == 400
+    token = csrf_token(client, "/auth/login")
+    late = client.post(
+        path, data={"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token}
+    )
+    assert late.status_code == 400
+    assert login(app.test_client(), user.email, NEW_PASSWORD).status_code != 302
+
+
+def test_forged_or_tampered_reset_links_do_nothing(app, client, smtp):
+    user = make_user("family", email="known@example.org")
+    request_reset(client, user.email)
+    path = reset_path(smtp.messages[0])
+    assert client.get(path[:-2] + ("aa" if not path.endswith("aa") else "bb")).status_code == 400
+    assert client.get("/auth/reset/not-a-token").status_code == 400
+
+
+def test_repeated_requests_within_minutes_send_one_email(app, client, smtp):
+    user = make_user("family", email="known@example.org")
+    request_reset(client, user.email)
+    request_reset(client, user.email)
+    assert len(smtp.messages) == 1
+
+
+# --- reminders ------------------------------------------------------------------------------
+
+
+def test_reminders_run_twice_send_once(app, runner, smtp, family):
+    first = send(runner)
+    assert "Reminders: 2 new, 0 skipped." in first
+    assert "Sent 2 email(s)" in first
+    subjects = sorted(m.subject for m in smtp.messages)
+    assert subjects == ["A reading is due tomorrow", "A reading is waiting for you"]
+    for mail in smtp.messages:
+        assert mail.rcpt_tos == ["pat@example.org"]
+        assert links(mail.text, "/learn/") == ["https://learn.example.org/learn/"]
+        assert "https://learn.example.org/learn/" in mail.html
+        assert (
+            mail.message["List-Unsubscribe"]
+            .strip()
+            .startswith("<https://learn.example.org/auth/reminders/off/")
+        )
+
+    second = send(runner)
+    assert "Reminders: 0 new, 2 skipped (2 already reminded)." in second
+    assert "Sent 0 email(s)" in second
+    assert len(smtp.messages) == 2
+    keys = {row.dedupe_key for row in outbox_rows(app)}
+    assert keys == {
+        f"reminder:{family['due_soon']}:due-soon",
+        f"reminder:{family['overdue']}:overdue",
+    }
+
+
+def test_overdue_repeats_weekly_and_due_soon_only_within_two_days(app, runner, smtp, family):
+    send(runner)
+    assert len(smtp.messages) == 2
+    clock.advance(timedelta(days=2))  # due-soon one now overdue; the other 5 days overdue
+    send(runner)
+    assert len(smtp.messages) == 3
+    clock.advance(timedelta(days=2))  # 7 days overdue: the weekly reminder
+    send(runner)
+    assert len(smtp.messages) == 4
+    send(runner)
+    assert len(smtp.messages) == 4
+    with app.app_context():
+        today = clock.today()
+        assert stage_for(today + timedelta(days=3), today) is None
+        assert stage_for(today + timedelta(days=2), today) == "due-soon"
+        assert stage_for(today, today) == "due-soon"
+        assert stage_for(today - timedelta(days=1), today) == "overdue"
+        assert stage_for(today - timedelta(days=7), today) == "overdue-1"
+        assert stage_for(today - timedelta(days=15), today) == "overdue-2"
+        app.config["REMINDER_OVERDUE_MAX_REPEATS"] = 1
+        assert stage_for(today - timedelta(days=15), today) is None
+
+
+def test_reminder_subject_names_the_weekday(app):
+    with app.app_context():
+        today = clock.today()
+        due = today + timedelta(days=2)
+        subject = messages.reminder_subject("due-soon", due, today)
+        assert subject == f"A reading is due {due.strftime('%A')}"
+
+
+def test_no_reminders_for_completed_withdrawn_opted_out_cancelled_discharged(app, runner, smtp):
+    clinician = make_user("clinician")
+    patient = make_patient(clinician, name="Sam Example")
+    done = make_user("family", email="done@example.org")
+    withdrawn = make_user("family", email="withdrawn@example.org")
+    expired = make_user("family", email="expired@example.org")
+    opted_out = make_user("family", email="optout@example.org")
+    cancelled = make_user("family", email="cancelled@example.org")
+    for user, consent in (
+        (done, "active"),
+        (withdrawn, "withdrawn"),
+        (expired, "expired"),
+        (opted_out, "active"),
+        (cancelled, "active"),
+    ):
+        make_family(patient, user, consent=consent)
+        make_assignment(patient, user, "first-steps", due_in_days=1)
+    left = make_patient(clinician, name="Left Program", status="discharged")
+    after_discharge = make_user("family", email="discharged@example.org")
+    make_family(left, after_discharge, consent="active")
+    make_assignment(left, after_discharge, "first-steps", due_in_days=-3)
+    with app_context():
+        db.session.add(
+            ModuleProgress(user_id=done.id, module_slug="first-steps", completed_at=clock.utcnow())
+        )
+        db.session.get(User, opted_out.id).reminders_enabled = False
+        row = db.session.scalars(
+            select(Assignment).where(Assignment.learner_id == cancelled.id)
+        ).one()
+        row.cancelled_at = clock.utcnow()
+        db.session.commit()
+
+    output = send(runner)
+    assert smtp.messages == []
+    assert "Reminders: 0 new, 5 skipped" in output
+    assert "1 completed" in output and "3 consent or enrolment ended" in output
+    assert "1 reminders turned off" in output
+
+
+def test_patients_get_their_own_reminders(app, runner, smtp):
+    clinician = make_user("clinician")
+    patient_user = make_user("patient", email="me@example.org")
+    patient = make_patient(clinician, name="Sam Example", user=patient_user)
+    make_assignment(patient, patient_user, "no-check", due_in_days=0)
+    send(runner)
+    [mail] = smtp.messages
+    assert mail.rcpt_tos == ["me@example.org"]
+    assert mail.subject == "A reading is due today"
+
+
+def test_a_refusing_server_keeps_the_reminder_and_a_later_run_delivers_it(
+    app, runner, smtp, family
+):
+    smtp.handler.refuse = True
+    output = send(runner)
+    assert "Sent 0 email(s); 2 failed" in output
+    rows = outbox_rows(app)
+    assert len(rows) == 2
+    for row in rows:
+        assert row.sent_at is None and row.attempts == 1
+        assert "554" in row.last_error and "refused" in row.last_error
+    assert smtp.messages == []
+
+    smtp.handler.refuse = False
+    output = send(runner)
+    assert "Reminders: 0 new, 2 skipped (2 already reminded)." in output
+    assert "Sent 2 email(s); 0 failed" in output
+    assert len(smtp.messages) == 2
+    assert all(r.sent_at is not None and r.last_error is None for r in outbox_rows(app))
+    send(runner)
+    assert len(smtp.messages) == 2
+
+
+def test_nothing_listening_then_listening(app, runner, smtp, family):
+    app.config["MAIL_PORT"] = free_port()
+    output = send(runner)
+    assert "2 failed" in output
+    assert all(r.last_error and r.sent_at is None for r in outbox_rows(app))
+    app.config["MAIL_PORT"] = smtp.port
+    send(runner)
+    assert len(smtp.messages) == 2
+
+
+def test_two_concurrent_runs_send_once(app, smtp, family):
+    """Two hosts run the command at the same moment (threads with their own app contexts and
+    database connections; on PostgreSQL when TEST_DATABASE_URL is set)."""
+    clinician = family["clinician"]
+    # More work, so the runs overlap: ten learners with two readings each.
+    for n in range(10):
+        member = make_user("family", email=f"member{n}@example.org")
+        make_family(family["patient"], member, consent="active")
+        make_assignment(family["patient"], member, "first-steps", due_in_days=2, by=clinician)
+        make_assignment(family["patient"], member, "no-check", due_in_days=-1, by=clinician)
+    start = threading.Barrier(2)
+    runs, errors = [], []
+
+    def host():
+        try:
+            with app.app_context():
+                start.wait()
+                runs.append(send_reminders())
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001 -- reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=host) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sum(run.queued for run in runs) == 22
+    assert sum(run.delivery.sent for run in runs) == 22
+    assert len(smtp.messages) == 22
+    pairs = [(m.rcpt_tos[0], m.subject) for m in smtp.messages]
+    assert len(set(pairs)) == 22
+
+
+def test_enqueue_twice_records_once(app):
+    with app.app_context():
+        kwargs = {
+            "kind": "reminder",
+            "dedupe_key": "reminder:1:due-soon",
+            "recipient": "a@example.org",
+            "subject": "A reading is due today",
+            "text": "t",
+            "html": "<p>t</p>",
+        }
+        first = outbox.enqueue(**kwargs)
+        db.session.commit()
+        assert first is not None
+        assert outbox.enqueue(**kwargs) is None
+        db.session.commit()
+        assert len(db.session.scalars(select(Outbox)).all()) == 1
+
+
+# --- discreet wording -----------------------------------------------------------------------
+
+
+def test_every_subject_and_preview_is_discreet(app, client, runner, smtp, family):
+    # One of every kind of email.
+    request_reset(client, family["member"].email)
+    clinician = family["clinician"]
+    with app_context():
+        from lms.clinic import services as clinic
+
+        patient = db.session.get(Patient, family["patient"].id)
+        link = clinic.add_family_member(
+            db.session.get(User, clinician.id),
+            patient,
+            display_name="Chris",
+            email="chris@example.org",
+            relationship="partner",
+        )
+        db.session.commit()
+        clinic.invite(db.session.get(User, clinician.id), patient, link)
+    send(runner)
+    clock.advance(timedelta(days=7))
+    send(runner)
+    kinds = {row.kind for row in outbox_rows(app)}
+    assert kinds == {"invitation", "password_reset", "reminder", "reminder_overdue"}
+    names = ("Sam", "Pat", "Casey", "Clinician", "Chris", "First steps", "No check here")
+    assert len(smtp.messages) >= 5
+    for mail in smtp.messages:
+        preview = mail.text.strip().splitlines()[:3]
+        for text in [mail.subject, *preview]:
+            assert denied_words(text, names) == [], (text, denied_words(text, names))
+        # The patient's name and the reading's title appear nowhere in the email.
+        for name in ("Sam", "First steps", "No check here"):
+            assert name not in mail.text and name not in mail.html
+        for url in URL_RE.findall(mail.text):
+            assert url == "https://learn.example.org" or url.startswith(
+                "https://learn.example.org/"
+            )
+            assert "/patients/" not in url and "/modules/" not in url
+
+
+def test_an_indiscreet_subject_is_refused(app):
+    assert {"treatment", "iop", "recovery", "alcohol", "opioid"} <= set(DENY_WORDS)
+    with pytest.raises(IndiscreetSubject):
+        check_discreet("Your treatment reading is due")
+    with pytest.raises(IndiscreetSubject):
+        check_discreet("IOP: a reading is due")
+    check_discreet("A reading is due Friday")
+
+
+# --- turning reminders off ------------------------------------------------------------------
+
+
+def off_path(mail) -> str:
+    [url] = links(mail.text, "/auth/reminders/off/")
+    return url.split("learn.example.org", 1)[1]
+
+
+def test_one_click_link_turns_reminders_off(app, runner, smtp, family):
+    send(runner)
+    path = off_path(smtp.messages[0])
+    visitor = app.test_client()  # not signed in
+    page = visitor.get(path)
+    assert page.status_code == 200
+    body = text_of(page)
+    assert "Turn off reminder emails" in body
+    assert "pat@example.org" not in body and "Pat" not in body and "Sam" not in body
+    with app_context():
+        assert db.session.get(User, family["member"].id).reminders_enabled is True  # GET only asks
+    done = post_form(visitor, path, {})
+    assert done.status_code == 200 and "Reminder emails are off" in text_of(done)
+    with app_context():
+        assert db.session.get(User, family["member"].id).reminders_enabled is False
+    assert "account.reminders_off" in audit_actions(app)
+
+    clock.advance(timedelta(days=7))
+    output = send(runner)
+    assert "reminders turned off" in output
+    assert len(smtp.messages) == 2
+
+
+def test_mail_program_one_click_post_needs_no_form_token(app, runner, smtp, family):
+    send(runner)
+    path = off_path(smtp.messages[0])
+    response = app.test_client().post(path, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    with app_context():
+        assert db.session.get(User, family["member"].id).reminders_enabled is False
+
+
+def test_a_bad_reminders_off_link_reveals_nothing(app, client):
+    response = client.get("/auth/reminders/off/bm90LWEtdG9rZW4")
+    assert response.status_code == 400
+    response = client.post("/auth/reminders/off/not-a-token")
+    assert response.status_code == 400
+
+
+def test_account_page_turns_reminders_on_and_off(app, client, family):
+    login(client, family["member"].email)
+    assert "Reminder emails" in text_of(client.get("/auth/account"))
+    post_form(client, "/auth/account", {"rem-submit": "Save"})  # box unticked
+    with app_context():
+        assert db.session.get(User, family["member"].id).reminders_enabled is False
+    post_form(client, "/auth/account", {"rem-reminders_enabled": "y", "rem-submit": "Save"})
+    with app_context():
+        assert db.session.get(User, family["member"].id).reminders_enabled is True
+
+
+# --- development: no server -----------------------------------------------------------------
+
+
+def test_without_a_server_mail_goes_to_the_log_and_the_instance_folder(
+    app, runner, family, tmp_path, caplog
+):
+    app.config["MAIL_SERVER"] = None
+    app.config["MAIL_DIR"] = str(tmp_path / "mail")
+    send(runner)
+    files = sorted((tmp_path / "mail").glob("*.eml"))
+    assert len(files) == 2
+    assert "A reading is" in files[0].read_text()
+    assert "no MAIL_SERVER set" in caplog.text
+    assert all(row.sent_at is not None for row in outbox_rows(app))
