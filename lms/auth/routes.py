@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -160,8 +169,19 @@ def forgot():
 
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        send_now(services.request_password_reset(form.email.data))
-        return render_template("auth/forgot.html", form=None, sent=True)
+        outbox_id = services.request_password_reset(form.email.data)
+        response = make_response(render_template("auth/forgot.html", form=None, sent=True))
+        if outbox_id is not None:
+            # Deliver after the answer has gone out: talking to the mail server during the
+            # request would make a real account answer measurably slower than an unknown one.
+            app = current_app._get_current_object()  # noqa: SLF001
+
+            @response.call_on_close
+            def _deliver() -> None:
+                with app.app_context():
+                    send_now(outbox_id)
+
+        return response
     return render_template("auth/forgot.html", form=form, sent=False)
 
 
