@@ -5,6 +5,7 @@ Every test that sends talks to aiosmtpd on a free local port (``tests/smtp_serve
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from datetime import timedelta
@@ -577,6 +578,7 @@ def test_without_a_server_mail_goes_to_the_log_and_the_instance_folder(
 ):
     app.config["MAIL_SERVER"] = None
     app.config["MAIL_DIR"] = str(tmp_path / "mail")
+    caplog.set_level(logging.WARNING, logger=app.logger.name)
     send(runner)
     files = sorted((tmp_path / "mail").glob("*.eml"))
     assert len(files) == 2

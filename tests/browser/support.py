@@ -88,7 +88,12 @@ class LiveServer:
                 "MAIL_DIR": str(Path(self._tmp) / "mail"),
             }
         )
-        self.app.logger.setLevel(logging.ERROR)  # development mail is logged as a warning
+        # Development mail is logged as a warning; quiet it while the server runs. The logger
+        # is shared by every app in the process, so close() puts the levels back.
+        self._levels = {
+            name: logging.getLogger(name).level for name in (self.app.logger.name, "werkzeug")
+        }
+        self.app.logger.setLevel(logging.ERROR)
         with self.app.app_context():
             from lms import demo
 
@@ -113,6 +118,8 @@ class LiveServer:
             db.session.remove()
             db.engine.dispose()
         shutil.rmtree(self._tmp, ignore_errors=True)
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
 
     # Data set up behind the browser's back, as another person's action would.
     def run(self, fn: Callable):  # noqa: ANN201
