@@ -71,6 +71,8 @@ def from_environment(instance_path: str) -> dict:
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), production),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        "NEEDS_HELP_INACTIVE_DAYS": _int("NEEDS_HELP_INACTIVE_DAYS", 7),
+        "QUICK_EXIT_URL": os.environ.get("QUICK_EXIT_URL") or "https://www.weather.gov/",
         **_mail_settings(),
     }
 
