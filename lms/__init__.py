@@ -106,6 +106,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
     babel.init_app(app, locale_selector=select_locale)
+    _install_request_cached_gettext(app)
     limiter.init_app(app)
     production = app.config["LMS_ENV"] == "production"
     talisman.init_app(
@@ -122,6 +123,30 @@ def _init_extensions(app: Flask) -> None:
     )
     import lms.models  # noqa: F401 -- registers the tables
     import lms.security  # noqa: F401 -- registers the user loader
+
+
+def _install_request_cached_gettext(app: Flask) -> None:
+    """Templates call ``_()`` dozens of times per page; Flask-Babel looks the translations up
+    anew on every call. Look them up once per request instead (same newstyle callables, so
+    autoescaping and formatting are unchanged)."""
+    from flask import g, has_app_context
+    from flask_babel import get_translations
+
+    def translations():  # noqa: ANN202
+        if not has_app_context():
+            return get_translations()
+        cached = g.get("_lms_translations")
+        if cached is None:
+            cached = g._lms_translations = get_translations()
+        return cached
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
 
 
 def _register_blueprints(app: Flask) -> None:
