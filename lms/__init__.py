@@ -171,6 +171,15 @@ def _register_hooks(app: Flask) -> None:
     app.before_request(enforce_timeouts)
 
     @app.after_request
+    def close_unsent_file(response):  # noqa: ANN001, ANN202
+        # On a 304 (conditional GET of a static file) Werkzeug drops the opened file without
+        # closing it; a browser revalidating the favicon on every page leaked a descriptor.
+        if response.status_code == 304 and hasattr(response.response, "close"):
+            response.response.close()
+            response.response = []
+        return response
+
+    @app.after_request
     def no_store(response):  # noqa: ANN001, ANN202
         # Pages may hold health information: never keep them in a shared or back-button cache.
         if request.endpoint != "static":

@@ -279,3 +279,16 @@ def test_audit_rows_cannot_be_changed(app, ctx):
             db.session.execute(text(statement))
         db.session.rollback()
     assert db.session.scalar(select(AuditEvent.action)) == "test.event"
+
+
+def test_conditional_get_of_a_static_file_closes_it(client):
+    """A 304 must not leave the file open (filterwarnings=error turns a leak into a failure)."""
+    import gc
+
+    first = client.get("/static/favicon.svg")
+    etag = first.headers["ETag"]
+    first.close()
+    again = client.get("/static/favicon.svg", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    del again
+    gc.collect()
