@@ -32,7 +32,7 @@ from lms.models import (
 )
 
 
-def _id(value: object) -> int:
+def parse_id(value: object) -> int:
     """Ids from URLs and forms: anything that is not a sane positive integer is a 404."""
     try:
         number = int(str(value))
@@ -62,17 +62,11 @@ def caseload(user: User) -> Select:
 
 def patient_for(user: User, patient_id: object) -> Patient:
     """The patient, if on this staff member's caseload (admins: any); otherwise 404."""
-    pid = _id(patient_id)
+    pid = parse_id(patient_id)
     patient = db.session.scalars(caseload(user).where(Patient.id == pid)).first()
     if patient is None:
         abort(404)
     return patient
-
-
-def may_see_patient(user: User, patient_id: int) -> bool:
-    if not user.is_staff:
-        return False
-    return db.session.scalar(select(caseload(user).where(Patient.id == patient_id).exists()))
 
 
 # --- consent -----------------------------------------------------------------------------
@@ -83,27 +77,6 @@ def active_consent_clause(today: date):  # noqa: ANN201 -- a SQL expression
         Consent.revoked_at.is_(None),
         or_(Consent.expires_on.is_(None), Consent.expires_on >= today),
     )
-
-
-def consented_links(user: User, today: date | None = None) -> list[tuple[FamilyLink, Patient]]:
-    """The family links of this user whose patient they may currently hear about."""
-    today = today or clock.today()
-    query = (
-        select(FamilyLink, Patient)
-        .join(Patient, Patient.id == FamilyLink.patient_id)
-        .where(
-            FamilyLink.user_id == user.id,
-            FamilyLink.state == LinkState.ACTIVE,
-            Patient.status == PatientStatus.ACTIVE,
-            exists().where(Consent.family_link_id == FamilyLink.id, active_consent_clause(today)),
-        )
-        .order_by(FamilyLink.id)
-    )
-    return [(link, patient) for link, patient in db.session.execute(query)]
-
-
-def family_may_see(user: User, patient_id: int, today: date | None = None) -> bool:
-    return any(patient.id == patient_id for _link, patient in consented_links(user, today))
 
 
 # --- assignments -------------------------------------------------------------------------
@@ -144,15 +117,3 @@ def own_patient(user: User) -> Patient | None:
     if user.role != Role.PATIENT:
         return None
     return db.session.scalars(select(Patient).where(Patient.user_id == user.id)).first()
-
-
-def link_for_patient_user(user: User, link_id: object) -> FamilyLink:
-    """A family link of the signed-in patient's own record; 404 otherwise."""
-    patient = own_patient(user)
-    lid = _id(link_id)
-    if patient is None:
-        abort(404)
-    link = db.session.get(FamilyLink, lid)
-    if link is None or link.patient_id != patient.id:
-        abort(404)
-    return link

@@ -24,7 +24,6 @@ from lms.extensions import db
 from lms.models import (
     Assignment,
     Attendance,
-    CareTeamMember,
     Consent,
     EducationSession,
     FamilyLink,
@@ -510,15 +509,3 @@ def program_report():
         return module.title if module else slug
 
     return summarize(by_module, module_label), summarize(by_clinician, str)
-
-
-def caseload_clinicians(patient_ids: list[int]) -> dict[int, list[str]]:
-    rows = db.session.execute(
-        select(CareTeamMember.patient_id, User.display_name)
-        .join(User, User.id == CareTeamMember.clinician_id)
-        .where(CareTeamMember.patient_id.in_(patient_ids))
-    ).all()
-    out: dict[int, list[str]] = defaultdict(list)
-    for pid, name in rows:
-        out[pid].append(name)
-    return out

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -20,6 +22,7 @@ from lms.clinic.forms import (
     FamilyMemberForm,
     InviteForm,
     PatientLoginForm,
+    SessionForm,
 )
 from lms.content import get_library
 from lms.csvutil import csv_text
@@ -113,7 +116,7 @@ def enroll():
 
 
 def _patient_page_data(patient: Patient) -> dict:
-    services.log_expired_consents()
+    services.log_expired_consents(patient.id)
     links = patient.family_links
     consents = db.session.scalars(
         select(Consent).where(Consent.patient_id == patient.id).order_by(Consent.id.desc())
@@ -169,17 +172,22 @@ def _patient_page_data(patient: Patient) -> dict:
 def patient(patient_id: str):
     """404 unless the patient is on the clinician's caseload. Audited."""
     patient = access.patient_for(_me(), patient_id)
-    html = render_template(
+    html = _render_patient(patient, FamilyMemberForm())
+    _audit_after_render("patient.view", subject=patient, patient_id=patient.id)
+    return html
+
+
+def _render_patient(patient: Patient, family_form: FamilyMemberForm) -> str:
+    """The patient page; ``family_form`` carries the add-family form (with its errors)."""
+    return render_template(
         "clinic/patient.html",
         patient=patient,
-        family_form=FamilyMemberForm(),
+        family_form=family_form,
         action_form=ActionForm(),
         discharge_form=DischargeForm(discharged_on=clock.today()),
         login_form=PatientLoginForm(prefix="login"),
         **_patient_page_data(patient),
     )
-    _audit_after_render("patient.view", subject=patient, patient_id=patient.id)
-    return html
 
 
 @bp.route("/patients/<patient_id>/family", methods=["POST"])
@@ -187,15 +195,7 @@ def add_family(patient_id: str):
     patient = access.patient_for(_me(), patient_id)
     form = FamilyMemberForm()
     if not form.validate_on_submit():
-        return render_template(
-            "clinic/patient.html",
-            patient=patient,
-            family_form=form,
-            action_form=ActionForm(),
-            discharge_form=DischargeForm(discharged_on=clock.today()),
-            login_form=PatientLoginForm(prefix="login"),
-            **_patient_page_data(patient),
-        ), 400
+        return _render_patient(patient, form), 400
     services.add_family_member(
         _me(),
         patient,
@@ -266,7 +266,7 @@ def new_consent(patient_id: str):
 
 
 def _consent_of(patient: Patient, consent_id: str) -> Consent:
-    consent = db.session.get(Consent, access._id(consent_id))  # noqa: SLF001
+    consent = db.session.get(Consent, access.parse_id(consent_id))
     if consent is None or consent.patient_id != patient.id:
         abort(404)
     return consent
@@ -300,7 +300,9 @@ def invite(patient_id: str):
     patient = access.patient_for(_me(), patient_id)
     form = InviteForm()
     form.family_link.choices = [
-        c for c in _link_choices(patient) if _link_of(patient, c[0]).state == LinkState.INVITED
+        (str(link.id), f"{link.display_name} ({link.email})")
+        for link in patient.family_links
+        if link.state == LinkState.INVITED
     ]
     if request.method == "GET" and request.args.get("link"):
         form.family_link.data = request.args["link"]
@@ -369,7 +371,7 @@ def assign(patient_id: str):
     )
     form.learners.choices = _learner_choices(patient)
     if request.method == "GET":
-        form.due_on.data = clock.today() + __import__("datetime").timedelta(days=7)
+        form.due_on.data = clock.today() + timedelta(days=7)
         form.learners.data = [c[0] for c in form.learners.choices]
         if request.args.get("what"):
             form.what.data = request.args["what"]
@@ -413,7 +415,7 @@ def assign(patient_id: str):
 
 @bp.route("/assignments/<assignment_id>/cancel", methods=["POST"])
 def cancel_assignment(assignment_id: str):
-    assignment = db.session.get(Assignment, access._id(assignment_id))  # noqa: SLF001
+    assignment = db.session.get(Assignment, access.parse_id(assignment_id))
     if assignment is None:
         abort(404)
     patient = access.patient_for(_me(), assignment.patient_id)
@@ -445,7 +447,7 @@ def learner(patient_id: str, learner_id: str):
     """One learner of this patient: assignments, progress, every attempt with its answers.
     404 unless the patient is on the caseload and the learner belongs to that patient."""
     patient = access.patient_for(_me(), patient_id)
-    found = insight.learner_of(patient, access._id(learner_id))  # noqa: SLF001
+    found = insight.learner_of(patient, access.parse_id(learner_id))
     if found is None:
         abort(404)
     person, relationship = found
@@ -496,9 +498,7 @@ def sessions():
     return render_template("clinic/sessions.html", sessions=rows, library=get_library())
 
 
-def _session_form(patients):
-    from lms.clinic.forms import SessionForm
-
+def _session_form() -> SessionForm:
     form = SessionForm()
     library = get_library()
     form.modules.choices = [(m.slug, m.title) for m in library.modules()]
@@ -511,7 +511,7 @@ def new_session():
     patients = db.session.scalars(
         access.caseload(_me()).where(Patient.status == "active").order_by(Patient.display_name)
     ).all()
-    form = _session_form(patients)
+    form = _session_form()
     if request.method == "GET":
         form.held_on.data = clock.today()
         form.facilitator.data = current_user.display_name
@@ -526,7 +526,7 @@ def new_session():
                 value = ""
             attendance[patient.id] = value
     if form.validate_on_submit() and not errors:
-        if form.held_on.data > clock.today() + __import__("datetime").timedelta(days=1):
+        if form.held_on.data > clock.today() + timedelta(days=1):
             form.held_on.errors = [_("A session is logged after it happens.")]
         else:
             session_row = session_log.log_session(
@@ -551,9 +551,7 @@ def new_session():
 @bp.route("/sessions/<session_id>")
 def session_detail(session_id: str):
     row = db.session.scalars(
-        insight.sessions_visible(_me()).where(
-            EducationSession.id == access._id(session_id)  # noqa: SLF001
-        )
+        insight.sessions_visible(_me()).where(EducationSession.id == access.parse_id(session_id))
     ).first()
     if row is None:
         abort(404)

@@ -15,6 +15,7 @@ from lms.auth import services as auth_services
 from lms.extensions import db
 from lms.models import (
     Assignment,
+    AuditEvent,
     CareTeamMember,
     Consent,
     FamilyLink,
@@ -136,19 +137,21 @@ def withdraw_consent(actor: User, consent: Consent) -> bool:
     return True
 
 
-def log_expired_consents(today: date | None = None) -> int:
-    """Write one ``consent.expired`` audit row per consent that has expired (idempotent)."""
+def log_expired_consents(patient_id: int | None = None, today: date | None = None) -> int:
+    """Write one ``consent.expired`` audit row per consent that has expired (idempotent);
+    only for one patient's consents when ``patient_id`` is given."""
     today = today or clock.today()
-    logged = set(
-        db.session.scalars(select(audit_subject_id()).where(audit_action() == "consent.expired"))
+    logged_query = select(AuditEvent.subject_id).where(AuditEvent.action == "consent.expired")
+    expired_query = select(Consent).where(
+        Consent.revoked_at.is_(None),
+        Consent.expires_on.is_not(None),
+        Consent.expires_on < today,
     )
-    expired = db.session.scalars(
-        select(Consent).where(
-            Consent.revoked_at.is_(None),
-            Consent.expires_on.is_not(None),
-            Consent.expires_on < today,
-        )
-    ).all()
+    if patient_id is not None:
+        logged_query = logged_query.where(AuditEvent.patient_id == patient_id)
+        expired_query = expired_query.where(Consent.patient_id == patient_id)
+    logged = set(db.session.scalars(logged_query))
+    expired = db.session.scalars(expired_query).all()
     count = 0
     for consent in expired:
         if consent.id in logged:
@@ -162,18 +165,6 @@ def log_expired_consents(today: date | None = None) -> int:
         count += 1
     db.session.commit()
     return count
-
-
-def audit_subject_id():  # noqa: ANN201
-    from lms.models import AuditEvent
-
-    return AuditEvent.subject_id
-
-
-def audit_action():  # noqa: ANN201
-    from lms.models import AuditEvent
-
-    return AuditEvent.action
 
 
 def _hash_token(token: str) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from lms import access, audit, clock
 from lms.content import get_library
 from lms.extensions import db
-from lms.models import Attendance, EducationSession, SessionModule, User
+from lms.models import Attendance, EducationSession, Patient, SessionModule, User
 
 
 def log_session(
@@ -42,8 +42,9 @@ def log_session(
     )
     for position, slug in enumerate(s for s in module_slugs if s in library):
         row.modules.append(SessionModule(module_slug=slug, position=position))
+    on_caseload = set(db.session.scalars(access.caseload(clinician).with_only_columns(Patient.id)))
     for patient_id, status in attendance.items():
-        if access.may_see_patient(clinician, patient_id):
+        if patient_id in on_caseload:
             row.attendance.append(Attendance(patient_id=patient_id, status=status))
     db.session.add(row)
     db.session.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, url_for
+from flask import Blueprint, abort, jsonify, redirect, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
@@ -46,7 +46,5 @@ def home():
 def staff_home():
     """Staff only (others get 404): the staff starting page."""
     if not current_user.is_staff:
-        from flask import abort
-
         abort(404)
     return redirect(url_for("clinic.caseload"))

@@ -149,7 +149,7 @@ def withdraw(consent_id: str):
     patient = access.own_patient(_user())
     if patient is None:
         abort(404)
-    consent = db.session.get(Consent, access._id(consent_id))  # noqa: SLF001
+    consent = db.session.get(Consent, access.parse_id(consent_id))
     if consent is None or consent.patient_id != patient.id:
         abort(404)
     if not SectionForm().validate_on_submit():
