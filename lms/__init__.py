@@ -111,13 +111,15 @@ def _init_extensions(app: Flask) -> None:
     production = app.config["LMS_ENV"] == "production"
     talisman.init_app(
         app,
-        force_https=False,  # TLS ends at the load balancer; see README
+        force_https=False,  # done in _register_hooks, towards SITE_URL (not the Host header)
         strict_transport_security=production,
         strict_transport_security_max_age=31536000,
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
         session_cookie_http_only=True,
         content_security_policy=CSP,
-        referrer_policy="no-referrer",
+        # Nothing leaves the site; same-site form posts carry a Referer, which Flask-WTF
+        # requires over HTTPS (WTF_CSRF_SSL_STRICT). "no-referrer" made every HTTPS post fail.
+        referrer_policy="same-origin",
         frame_options="DENY",
         permissions_policy={"geolocation": "()", "camera": "()", "microphone": "()"},
     )
@@ -166,8 +168,9 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
-    from lms.security import enforce_timeouts
+    from lms.security import enforce_timeouts, require_https
 
+    app.before_request(require_https)
     app.before_request(enforce_timeouts)
 
     @app.after_request
@@ -185,6 +188,10 @@ def _register_hooks(app: Flask) -> None:
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
         return response
+
+    from lms import notices
+
+    app.jinja_env.globals["notices"] = notices
 
     @app.context_processor
     def inject():  # noqa: ANN202

@@ -3,8 +3,9 @@
 Views reach another person's data only through these functions. Anything out of reach is a
 404 — never a 403 — so nobody learns that a record exists.
 
-- Admins: every patient.
 - Clinicians: patients on their care team.
+- Admins: a patient only through emergency (break-glass) access they opened, with a reason,
+  for a limited time (``EmergencyAccess``); program-wide figures without names otherwise.
 - Family members: their own learning; a patient's name and assignments only while a consent
   naming them is active (not withdrawn, not expired) and the patient is not discharged.
 - Patients: themselves.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort
+from flask import abort, g
 from sqlalchemy import Select, and_, exists, or_, select
 
 from lms import clock
@@ -23,6 +24,7 @@ from lms.models import (
     Assignment,
     CareTeamMember,
     Consent,
+    EmergencyAccess,
     FamilyLink,
     LinkState,
     Patient,
@@ -46,11 +48,24 @@ def parse_id(value: object) -> int:
 # --- staff -------------------------------------------------------------------------------
 
 
+def open_emergency_clause(user_id: int, now):  # noqa: ANN001, ANN201 -- a SQL expression
+    return and_(
+        EmergencyAccess.user_id == user_id,
+        EmergencyAccess.ended_at.is_(None),
+        EmergencyAccess.expires_at > now,
+    )
+
+
 def caseload(user: User) -> Select:
     """Patients this staff member may see, as a select the caller can filter and paginate."""
     query = select(Patient)
     if user.role == Role.ADMIN:
-        return query
+        return query.where(
+            exists().where(
+                EmergencyAccess.patient_id == Patient.id,
+                open_emergency_clause(user.id, clock.utcnow()),
+            )
+        )
     if user.role != Role.CLINICIAN:
         return query.where(False)  # noqa: FBT003 -- nobody else has a caseload
     return query.where(
@@ -61,20 +76,42 @@ def caseload(user: User) -> Select:
 
 
 def patient_for(user: User, patient_id: object) -> Patient:
-    """The patient, if on this staff member's caseload (admins: any); otherwise 404."""
+    """The patient, if on this staff member's caseload; otherwise 404 (and a denied audit row,
+    so probing other patients' ids shows in the log). Under emergency access the grant is kept
+    in ``g.emergency_access`` for the page's banner and the audit rows."""
     pid = parse_id(patient_id)
     patient = db.session.scalars(caseload(user).where(Patient.id == pid)).first()
     if patient is None:
+        from lms import audit
+
+        audit.record("patient.denied", actor=user, patient_id=pid, outcome="denied")
+        db.session.commit()
         abort(404)
+    if user.role == Role.ADMIN:
+        g.emergency_access = emergency_grant(user, patient.id)
     return patient
+
+
+def emergency_grant(user: User, patient_id: int) -> EmergencyAccess | None:
+    """The open emergency access of this admin to this patient, if any."""
+    return db.session.scalars(
+        select(EmergencyAccess)
+        .where(
+            EmergencyAccess.patient_id == patient_id,
+            open_emergency_clause(user.id, clock.utcnow()),
+        )
+        .order_by(EmergencyAccess.expires_at.desc())
+    ).first()
 
 
 # --- consent -----------------------------------------------------------------------------
 
 
 def active_consent_clause(today: date):  # noqa: ANN201 -- a SQL expression
+    """SQL twin of ``Consent.is_active``."""
     return and_(
         Consent.revoked_at.is_(None),
+        Consent.superseded_at.is_(None),
         or_(Consent.expires_on.is_(None), Consent.expires_on >= today),
     )
 
@@ -110,6 +147,32 @@ def visible_assignments(user: User, today: date | None = None) -> Select:
     else:
         query = query.where(False)  # noqa: FBT003 -- staff are not learners of assignments
     return query
+
+
+def consents_in_force_for(user: User, today: date | None = None) -> list[Consent]:
+    """The consents through which this family member sees something about a patient now
+    (same rule as ``visible_assignments``), with their patient loaded: the page explains
+    what each patient agreed to share (42 CFR 2.32(b))."""
+    if user.role != Role.FAMILY:
+        return []
+    today = today or clock.today()
+    from sqlalchemy.orm import contains_eager
+
+    return list(
+        db.session.scalars(
+            select(Consent)
+            .join(FamilyLink, FamilyLink.id == Consent.family_link_id)
+            .join(Patient, Patient.id == Consent.patient_id)
+            .where(
+                FamilyLink.user_id == user.id,
+                FamilyLink.state == LinkState.ACTIVE,
+                Patient.status == PatientStatus.ACTIVE,
+                active_consent_clause(today),
+            )
+            .options(contains_eager(Consent.family_link), contains_eager(Consent.patient))
+            .order_by(Consent.id)
+        )
+    )
 
 
 def own_patient(user: User) -> Patient | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from lms.extensions import db
@@ -20,6 +20,8 @@ def record(
     *,
     actor: User | None = None,
     subject: object | None = None,
+    subject_type: str | None = None,
+    subject_id: int | None = None,
     patient_id: int | None = None,
     outcome: str = "success",
     detail: str | None = None,
@@ -31,7 +33,12 @@ def record(
     """
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user._get_current_object()  # noqa: SLF001
-    subject_type = subject_id = None
+    grant = g.get("emergency_access") if has_request_context() else None
+    if grant is not None and patient_id is not None and patient_id == grant.patient_id:
+        # Everything done under break-glass says so, next to the grant's own row and reason.
+        detail = (
+            f"{detail}; emergency access {grant.id}" if detail else f"emergency access {grant.id}"
+        )
     if subject is not None:
         subject_type = getattr(subject, "__tablename__", type(subject).__name__.lower())
         subject_id = getattr(subject, "id", None)

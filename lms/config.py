@@ -8,10 +8,13 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 -- refused in production
 MIN_SECRET_KEY_LENGTH = 32
 PROGRAM_NAME = "Family Learning"
+DEV_SITE_URL = "http://127.0.0.1:5000"
+LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
 
 
 class ConfigError(RuntimeError):
@@ -65,10 +68,24 @@ def from_environment(instance_path: str) -> dict:
         "AUTO_MIGRATE": _bool(os.environ.get("AUTO_MIGRATE"), database_url.startswith("sqlite")),
         "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 30),
         "SESSION_ABSOLUTE_HOURS": _int("SESSION_ABSOLUTE_HOURS", 12),
-        "LOGIN_LOCKOUT_FAILURES": _int("LOGIN_LOCKOUT_FAILURES", 5),
-        "LOGIN_LOCKOUT_MINUTES": _int("LOGIN_LOCKOUT_MINUTES", 15),
+        # Failed sign-ins are throttled, never turned into a lock someone else can set off:
+        # per address; per typed email from one address, with a slower pace after each step;
+        # per typed email from everywhere, except on a device that signed in to that account
+        # before (a signed "known device" cookie), which has its own allowance.
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 5 minutes"),
-        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT_IP": os.environ.get(
+            "LOGIN_LIMIT_PER_ACCOUNT_IP", "5 per minute; 10 per 15 minutes; 20 per day"
+        ),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get(
+            "LOGIN_LIMIT_PER_ACCOUNT", "20 per hour; 50 per day"
+        ),
+        "LOGIN_LIMIT_PER_DEVICE": os.environ.get("LOGIN_LIMIT_PER_DEVICE", "10 per 15 minutes"),
+        "KNOWN_DEVICE_DAYS": _int("KNOWN_DEVICE_DAYS", 180),
+        # Two-step sign-in (TOTP) for clinicians and admins; family members may turn it on.
+        "STAFF_MFA_REQUIRED": _bool(os.environ.get("STAFF_MFA_REQUIRED"), production),
+        # Sensitive actions ask for the password (and code) again when the last check is older.
+        "REAUTH_MINUTES": _int("REAUTH_MINUTES", 10),
+        "EMERGENCY_ACCESS_MINUTES": _int("EMERGENCY_ACCESS_MINUTES", 60),
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), production),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "NEEDS_HELP_INACTIVE_DAYS": _int("NEEDS_HELP_INACTIVE_DAYS", 7),
@@ -96,7 +113,9 @@ def _mail_settings() -> dict:
         "MAIL_DIR": os.environ.get("MAIL_DIR") or None,
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 15),
         "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 10),
-        # Links in emails (sent from commands too, where there is no request to take it from).
+        # Links in emails and invitations always start with this, never with the address a
+        # request came in on (a forged Host header must not reach anyone's inbox). Required
+        # in production; the development server's address otherwise.
         "SITE_URL": (os.environ.get("SITE_URL") or "").rstrip("/") or None,
         "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60),
         "REMINDER_DUE_SOON_DAYS": _int("REMINDER_DUE_SOON_DAYS", 2),
@@ -118,7 +137,14 @@ def apply_defaults(config) -> None:  # noqa: ANN001 -- a Flask Config
     # Fixed for safety: not overridable.
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    config["SESSION_COOKIE_NAME"] = "lms_session"
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, has no Domain
+    # and covers the whole site, so no sibling subdomain can plant or overwrite it.
+    config["SESSION_COOKIE_NAME"] = (
+        "__Host-lms_session" if config.get("SESSION_COOKIE_SECURE") else "lms_session"
+    )
+    config["SESSION_COOKIE_DOMAIN"] = None
+    config["SESSION_COOKIE_PATH"] = "/"
+    default("SITE_URL", DEV_SITE_URL)
     config["REMEMBER_COOKIE_DURATION"] = timedelta(0)
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
     default("MAX_CONTENT_LENGTH", 1 * 1024 * 1024)
@@ -145,4 +171,39 @@ def check_production(config: dict) -> None:
     if len(key) < MIN_SECRET_KEY_LENGTH:
         raise ConfigError(
             f"SECRET_KEY is too short ({len(key)} characters); use at least {MIN_SECRET_KEY_LENGTH}"
+        )
+    site = config.get("SITE_URL")
+    if not site or site == DEV_SITE_URL:
+        raise ConfigError(
+            "SITE_URL is not set; production needs the public address for links in emails, "
+            "e.g. https://learn.example.org"
+        )
+    if urlsplit(site).scheme != "https" or not urlsplit(site).hostname:
+        raise ConfigError(f"SITE_URL must be an https:// address, got {site!r}")
+    if not config.get("REDIS_URL") or str(config.get("RATELIMIT_STORAGE_URI")).startswith("memory"):
+        raise ConfigError(
+            "REDIS_URL is not set; production needs Redis so every worker and host shares "
+            "one count of sign-in attempts"
+        )
+    if not config.get("SESSION_COOKIE_SECURE"):
+        raise ConfigError("SESSION_COOKIE_SECURE is off; production sends cookies over HTTPS only")
+    _check_database_tls(config.get("SQLALCHEMY_DATABASE_URI") or "")
+
+
+def _check_database_tls(url: str) -> None:
+    """A PostgreSQL server on another host must be reached over TLS (sslmode=require or
+    stricter); a local socket or loopback address carries nothing across a network."""
+    if not url.startswith("postgresql"):
+        return
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    host = (parts.hostname or "").strip("[]")
+    hosts = {h.strip() for h in (query.get("host") or [host])[0].split(",")}
+    if all(h in LOCAL_HOSTS or h.startswith("/") for h in hosts):
+        return
+    mode = (query.get("sslmode") or [""])[0]
+    if mode not in {"require", "verify-ca", "verify-full"}:
+        raise ConfigError(
+            "DATABASE_URL reaches PostgreSQL on another host without TLS; "
+            "add ?sslmode=verify-full (or require)"
         )

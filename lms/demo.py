@@ -38,8 +38,6 @@ def ensure_user(email: str, name: str, role: str, password_hash: str) -> User:
     user.role = role
     user.active = True
     user.password_hash = password_hash
-    user.failed_logins = 0
-    user.locked_until = None
     return user
 
 

@@ -28,8 +28,9 @@ babel = Babel()
 talisman = Talisman()
 
 
-def _client_ip() -> str:
+def client_ip() -> str:
+    """The client's address (behind ``TRUSTED_PROXIES`` load balancers, from ProxyFix)."""
     return get_remote_address() or request.remote_addr or "unknown"
 
 
-limiter = Limiter(key_func=_client_ip)
+limiter = Limiter(key_func=client_ip)

@@ -58,6 +58,31 @@ def _normalize(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
+# Common look-alike substitutions, so "F@mily-L3arning-2026!" is seen as the program's name.
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "l",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "l",
+        "+": "t",
+    }
+)
+
+
+def _skeleton(text: str) -> str:
+    """Lower-case letters only, after undoing look-alike substitutions: separators, digits
+    and punctuation between the words of a name do not hide it."""
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(_LEET)
+    return "".join(ch for ch in folded if ch.isalpha())
+
+
 def password_problems(password: str, *, email: str = "", program_name: str = "") -> list[str]:
     """Every reason this password is refused; empty when it is acceptable."""
     problems: list[str] = []
@@ -74,9 +99,9 @@ def password_problems(password: str, *, email: str = "", program_name: str = "")
     local_part = email.split("@")[0].casefold() if email else ""
     if local_part and len(local_part) >= 3 and local_part in lowered:
         problems.append(_("Don't use your email address in your password."))
-    for word in {program_name.casefold(), program_name.replace(" ", "").casefold()}:
-        if word and len(word) >= 4 and word in lowered.replace(" ", "") and not problems:
-            problems.append(_("Don't use the program's name in your password."))
+    program = _skeleton(program_name)
+    if program and len(program) >= 4 and program in _skeleton(password) and not problems:
+        problems.append(_("Don't use the program's name in your password."))
     if not problems:
         user_inputs = [w for w in (email, local_part, program_name) if w]
         result = zxcvbn(password[:100], user_inputs=user_inputs)

@@ -8,6 +8,7 @@ change and deactivation bump it and every earlier cookie of that user is refused
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, request, session, url_for
@@ -20,6 +21,13 @@ from lms.models import User
 
 LOGIN_AT = "login_at"
 SEEN_AT = "seen_at"
+# When the password (and code) were last checked: sensitive actions want this recent.
+AUTH_AT = "auth_at"
+# Between a right password and the second step: who, since when, where to go after.
+PENDING_USER = "pending_user"
+PENDING_AT = "pending_at"
+PENDING_NEXT = "pending_next"
+PENDING_MINUTES = 5
 SEEN_AT_RESOLUTION = 60  # seconds
 
 
@@ -35,14 +43,100 @@ def load_user(token: str) -> User | None:
     return user
 
 
+def _now() -> int:
+    return int(clock.utcnow().timestamp())
+
+
 def start_session(user: User) -> None:
     """A fresh session on login: nothing from before the login survives (no fixation)."""
     session.clear()
     login_user(user)
     session.permanent = True
-    now = int(clock.utcnow().timestamp())
+    now = _now()
     session[LOGIN_AT] = now
     session[SEEN_AT] = now
+    session[AUTH_AT] = now
+
+
+# --- the second step of signing in ---------------------------------------------------------
+
+
+def begin_second_step(user: User, next_url: str) -> None:
+    """The password was right; nobody is signed in until the code is too. Only ids and a
+    time are kept in the (signed) cookie."""
+    session.clear()
+    session[PENDING_USER] = user.get_id()
+    session[PENDING_AT] = _now()
+    session[PENDING_NEXT] = next_url if is_safe_next(next_url) else ""
+
+
+def pending_user() -> User | None:
+    """The user between password and code, if that state is recent and still valid."""
+    token = session.get(PENDING_USER)
+    at = session.get(PENDING_AT)
+    if not isinstance(token, str) or not isinstance(at, int):
+        return None
+    if _now() - at > PENDING_MINUTES * 60:
+        clear_pending()
+        return None
+    return load_user(token)
+
+
+def pending_next() -> str:
+    value = session.get(PENDING_NEXT)
+    return value if isinstance(value, str) and is_safe_next(value) else ""
+
+
+def clear_pending() -> None:
+    for key in (PENDING_USER, PENDING_AT, PENDING_NEXT):
+        session.pop(key, None)
+
+
+# --- re-authentication before sensitive actions ---------------------------------------------
+
+
+def auth_is_recent() -> bool:
+    at = session.get(AUTH_AT)
+    limit = current_app.config["REAUTH_MINUTES"] * 60
+    return isinstance(at, int) and 0 <= _now() - at <= limit
+
+
+def mark_reauthenticated() -> None:
+    session[AUTH_AT] = _now()
+
+
+def recent_auth_required(back: str | None = None):  # noqa: ANN201 -- a decorator
+    """Sensitive actions (creating or deactivating staff, moving caseloads, exports, one's own
+    password, email and two-step settings, emergency access) need the password (and code)
+    checked within ``REAUTH_MINUTES``; otherwise ask again, then come back. A GET returns to
+    itself; a POST returns to ``back`` (an endpoint) or its own address, with nothing done."""
+
+    def decorator(view):  # noqa: ANN001, ANN202
+        @wraps(view)
+        def wrapped(*args, **kwargs):  # noqa: ANN202
+            if current_user.is_authenticated and not auth_is_recent():
+                if request.method == "GET":
+                    target = request.full_path.rstrip("?")
+                else:
+                    target = url_for(back) if back else request.path
+                    flash(_("For your safety, please confirm it's you. Nothing was changed yet."))
+                return redirect(url_for("auth.confirm", next=target))
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def require_https():  # noqa: ANN201 -- a Flask before_request hook
+    """Production answers over HTTPS only: plain HTTP is sent to the same path on
+    ``SITE_URL`` (never to the Host header, which the client controls). The load balancer's
+    health check may use plain HTTP."""
+    if current_app.config["LMS_ENV"] != "production" or request.is_secure:
+        return None
+    if request.endpoint == "core.healthz":
+        return None
+    return redirect(current_app.config["SITE_URL"] + request.full_path.rstrip("?"), code=308)
 
 
 def end_all_sessions(user: User) -> None:

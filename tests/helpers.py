@@ -299,3 +299,59 @@ def make_assignment(
         db.session.add(row)
         db.session.commit()
         return row.id
+
+
+# --- production mode ---------------------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of its own for the tests
+
+
+def redis_available() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def production_config(**extra) -> dict:
+    """Settings production insists on: a strong key, the public address, Redis for shared
+    limits (a key prefix of its own per call, so tests never share counts), secure cookies."""
+    import uuid
+
+    config = {
+        "LMS_ENV": "production",
+        "SECRET_KEY": "p" * 20 + uuid.uuid4().hex,
+        "SITE_URL": "https://learn.example.org",
+        "REDIS_URL": REDIS_URL,
+        "RATELIMIT_STORAGE_URI": REDIS_URL,
+        "RATELIMIT_KEY_PREFIX": "lms-test-" + uuid.uuid4().hex[:12],
+        "SESSION_COOKIE_SECURE": True,
+        "STAFF_MFA_REQUIRED": True,
+    }
+    config.update(extra)
+    return config
+
+
+def give_consent(patient_id: int, link_id: int, *, days: int = 90) -> int:
+    """A signed consent for one family member (inside or outside an app context)."""
+    from datetime import timedelta
+
+    from lms import clock
+    from lms.models import Consent
+
+    with app_context():
+        row = Consent(
+            patient_id=patient_id,
+            family_link_id=link_id,
+            program_name="Test program",
+            recipient_name="Family member",
+            signature_method="paper",
+            signed_on=clock.today(),
+            expires_on=clock.today() + timedelta(days=days),
+        )
+        db.session.add(row)
+        db.session.commit()
+        return row.id

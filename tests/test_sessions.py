@@ -101,7 +101,7 @@ def test_cookie_replayed_after_password_change_is_refused(app, client):
     copy_cookie(client, other_device)
     response = post_form(
         client,
-        "/auth/account",
+        "/auth/security",
         {
             "pw-current_password": PASSWORD,
             "pw-new_password": "a new long sentence for my account 7",
@@ -123,7 +123,7 @@ def test_password_change_rejects_weak_and_wrong_current(client):
     login(client, user.email)
     weak = post_form(
         client,
-        "/auth/account",
+        "/auth/security",
         {
             "pw-current_password": PASSWORD,
             "pw-new_password": "password1234",
@@ -135,7 +135,7 @@ def test_password_change_rejects_weak_and_wrong_current(client):
     assert "too easy to guess" in text_of(weak)
     wrong = post_form(
         client,
-        "/auth/account",
+        "/auth/security",
         {
             "pw-current_password": "not my password at all",
             "pw-new_password": "zebra orbit lantern 91",

@@ -10,6 +10,7 @@ from wtforms import (
     HiddenField,
     PasswordField,
     SelectField,
+    StringField,
     SubmitField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -24,7 +25,9 @@ class LoginForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=1024)]
+    )
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(max=1024)],
@@ -79,3 +82,43 @@ class RemindersForm(FlaskForm):
 
 class RemindersOffForm(FlaskForm):
     submit = SubmitField(_l("Turn off reminder emails"))
+
+
+class CodeForm(FlaskForm):
+    """The second step of signing in: a code from the app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=64)],
+        description=_l(
+            "The 6-digit code your authenticator app shows now. Lost your phone? "
+            "Type one of your recovery codes instead."
+        ),
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class SetupForm(FlaskForm):
+    code = StringField(
+        _l("6-digit code from the app"),
+        validators=[DataRequired(), Length(max=64)],
+        description=_l("It changes every 30 seconds. Type the one shown now."),
+    )
+    submit = SubmitField(_l("Turn on two-step sign-in"))
+
+
+class ConfirmForm(FlaskForm):
+    """Re-authentication before a sensitive action."""
+
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=1024)])
+    code = StringField(
+        _l("Code"),
+        validators=[Length(max=64)],
+        description=_l("The 6-digit code your authenticator app shows now, or a recovery code."),
+    )
+    next = HiddenField()
+    submit = SubmitField(_l("Confirm"))
+
+
+class ActionForm(FlaskForm):
+    """A button that does one thing (CSRF only)."""

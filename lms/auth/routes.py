@@ -6,44 +6,41 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms import audit, clock
-from lms.auth import services
+from lms import audit, security
+from lms.auth import mfa as mfa_rules
+from lms.auth import services, throttle
 from lms.auth.forms import (
+    ActionForm,
     ChangePasswordForm,
+    CodeForm,
+    ConfirmForm,
     ForgotPasswordForm,
     LoginForm,
     PreferencesForm,
     RemindersForm,
     RemindersOffForm,
     ResetPasswordForm,
+    SetupForm,
 )
 from lms.extensions import csrf, db, limiter
 from lms.models import normalize_email
 from lms.passwords import password_problems, verify_password
-from lms.security import end_this_session, safe_next, start_session
+from lms.security import end_this_session, safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 GENERIC_FAILURE = "That email and password don't match our records. Check both and try again."
-
-
-def _account_key() -> str:
-    """Rate-limit key for the account being tried, whether or not it exists."""
-    return "acct:" + normalize_email(request.form.get("email", ""))[:254]
-
-
-def _failed(response) -> bool:  # noqa: ANN001
-    """Only failed sign-ins count toward the limits (a success redirects; a 5xx is ours)."""
-    return response.status_code != 302 and response.status_code < 500
 
 
 def home_for(user) -> str:  # noqa: ANN001
@@ -55,47 +52,212 @@ def home_for(user) -> str:  # noqa: ANN001
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+    key_func=throttle.ip_key,
     methods=["POST"],
-    deduct_when=_failed,
+    deduct_when=throttle.failed,
     scope="login-ip",
 )
 @limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_key,
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT_IP"],
+    key_func=throttle.account_ip_key,
     methods=["POST"],
-    deduct_when=_failed,
+    deduct_when=throttle.failed,
+    exempt_when=throttle.known_device,
+    scope="login-account-ip",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=throttle.account_key,
+    methods=["POST"],
+    deduct_when=throttle.failed,
+    exempt_when=throttle.known_device,
     scope="login-account",
 )
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_DEVICE"],
+    key_func=throttle.device_key,
+    methods=["POST"],
+    deduct_when=throttle.failed,
+    exempt_when=throttle.not_known_device,
+    scope="login-device",
+)
 def login():
-    """Public. The same message for an unknown email and a wrong password."""
+    """Public. The same message, the same work and the same limits for an unknown email and
+    a wrong password. With two-step sign-in, a right password leads to the code page."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next"), home_for(current_user)))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        result = services.authenticate(form.email.data, form.password.data)
-        if result.locked_until is not None:
-            minutes = max(1, int((result.locked_until - clock.utcnow()).total_seconds() // 60) + 1)
-            return (
-                render_template(
-                    "errors/error.html",
-                    code=429,
-                    title=_("Too many tries"),
-                    message=_(
-                        "For your safety, signing in is paused. "
-                        "Please try again in %(minutes)d minutes.",
-                        minutes=minutes,
-                    ),
-                ),
-                429,
-                {"Retry-After": str(minutes * 60)},
-            )
-        if result.ok:
-            start_session(result.user)
-            return redirect(safe_next(form.next.data, home_for(result.user)))
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            if mfa_rules.needed_at_login(user):
+                services.password_verified(user)
+                security.begin_second_step(user, form.next.data or "")
+                step = "auth.mfa" if user.mfa_enabled else "auth.mfa_setup"
+                return redirect(url_for(step))
+            return _finish_login(user, form.next.data, method="password")
         form.password.errors.append(_(GENERIC_FAILURE))
     return render_template("auth/login.html", form=form)
+
+
+def _finish_login(user, next_url: str | None, *, method: str):  # noqa: ANN001, ANN202
+    services.complete_login(user, method=method)
+    security.start_session(user)
+    response = redirect(safe_next(next_url, home_for(user)))
+    throttle.remember_device(response, user.email)
+    return response
+
+
+def _pending_key() -> str:
+    token = session.get(security.PENDING_USER)
+    return "mfa:" + (token.partition(":")[0] if isinstance(token, str) else "none")
+
+
+def _code_failed(response) -> bool:  # noqa: ANN001
+    return bool(g.get("code_failed"))
+
+
+@bp.route("/code", methods=["GET", "POST"])
+@limiter.limit(
+    "5 per 5 minutes",
+    key_func=_pending_key,
+    methods=["POST"],
+    deduct_when=_code_failed,
+    scope="mfa-code",
+)
+def mfa():
+    """Second step of signing in: a code from the app (each accepted once) or a recovery
+    code. Only reachable for a few minutes after a right password."""
+    user = security.pending_user()
+    if user is None or not user.mfa_enabled:
+        flash(_("Please sign in again."))
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        method = mfa_rules.verify_code(user, form.code.data)
+        if method is not None:
+            next_url = security.pending_next()
+            if method == "recovery code":
+                flash(
+                    _(
+                        "You used a recovery code. You have %(n)d left.",
+                        n=mfa_rules.remaining_recovery_codes(user),
+                    )
+                )
+            return _finish_login(user, next_url, method=method)
+        g.code_failed = True
+        audit.record("mfa.failure", actor=user, subject=user, outcome="failure")
+        db.session.commit()
+        form.code.errors.append(
+            _(
+                "That code didn't work. Codes change every 30 seconds and work only once: "
+                "wait for a new one and type it."
+            )
+        )
+    return render_template("auth/mfa.html", form=form)
+
+
+@bp.route("/two-step/setup", methods=["GET", "POST"])
+@limiter.limit(
+    "10 per 5 minutes",
+    key_func=_pending_key,
+    methods=["POST"],
+    deduct_when=_code_failed,
+    scope="mfa-setup",
+)
+def mfa_setup():
+    """Turn on two-step sign-in: at the first sign-in when it is required (between password
+    and session), or from the security page (signed in, password confirmed recently)."""
+    if current_user.is_authenticated:
+        if not security.auth_is_recent():
+            return redirect(url_for("auth.confirm", next=url_for("auth.mfa_setup")))
+        user = current_user._get_current_object()  # noqa: SLF001
+        during_login = False
+    else:
+        user = security.pending_user()
+        if user is None:
+            flash(_("Please sign in again."))
+            return redirect(url_for("auth.login"))
+        during_login = True
+    if user.mfa_enabled:
+        return redirect(url_for("auth.security") if not during_login else url_for("auth.mfa"))
+    secret = mfa_rules.pending_secret(user)
+    form = SetupForm()
+    if form.validate_on_submit():
+        codes = mfa_rules.confirm_setup(user, form.code.data)
+        if codes is not None:
+            if during_login:
+                next_url = security.pending_next()
+                services.complete_login(user, method="code (set up)")
+                security.start_session(user)
+                continue_url = safe_next(next_url, home_for(user))
+            else:
+                security.mark_reauthenticated()
+                continue_url = url_for("auth.security")
+            response = make_response(
+                render_template("auth/recovery_codes.html", codes=codes, continue_url=continue_url)
+            )
+            if during_login:
+                throttle.remember_device(response, user.email)
+            return response
+        g.code_failed = True
+        form.code.errors.append(
+            _(
+                "That code didn't match. Check the app shows this site, then type the code "
+                "shown now."
+            )
+        )
+    uri = mfa_rules.provisioning_uri(user, secret)
+    return render_template(
+        "auth/mfa_setup.html",
+        form=form,
+        qr=mfa_rules.qr_svg(uri),
+        secret=mfa_rules.grouped(secret),
+        during_login=during_login,
+        required=mfa_rules.required_for(user),
+    )
+
+
+def _reauth_key() -> str:
+    return f"reauth:{current_user.get_id().partition(':')[0]}"
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@login_required
+@limiter.limit(
+    "5 per 15 minutes",
+    key_func=_reauth_key,
+    methods=["POST"],
+    deduct_when=_code_failed,
+    scope="reauth",
+)
+def confirm():
+    """Re-authentication before a sensitive action: the password, and the code when two-step
+    sign-in is on. Failures are limited and audited."""
+    user = current_user._get_current_object()  # noqa: SLF001
+    form = ConfirmForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        password_ok = verify_password(user.password_hash, form.password.data)
+        code_ok = True
+        if password_ok and user.mfa_enabled:
+            code_ok = mfa_rules.verify_code(user, form.code.data or "") is not None
+        if password_ok and code_ok:
+            security.mark_reauthenticated()
+            audit.record("reauth.success", actor=user, subject=user)
+            db.session.commit()
+            return redirect(safe_next(form.next.data, url_for("auth.account")))
+        g.code_failed = True
+        audit.record("reauth.failure", actor=user, subject=user, outcome="failure")
+        db.session.commit()
+        if not password_ok:
+            form.password.errors.append(_("That is not your password."))
+        else:
+            form.code.errors.append(_("That code didn't work. Wait for a new one and try again."))
+    return render_template("auth/confirm.html", form=form, needs_code=user.mfa_enabled)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -111,9 +273,8 @@ def logout():
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
-    """The signed-in user's own settings: language and password."""
+    """The signed-in user's own settings: language and reminders; the way to security."""
     prefs = PreferencesForm(prefix="prefs", locale=current_user.locale or "")
-    pw = ChangePasswordForm(prefix="pw")
     rem = RemindersForm(prefix="rem", reminders_enabled=bool(current_user.reminders_enabled))
     if request.method == "POST" and "rem-submit" in request.form and rem.validate():
         user = current_user._get_current_object()  # noqa: SLF001
@@ -126,9 +287,37 @@ def account():
         db.session.commit()
         flash(_("Saved."))
         return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", prefs=prefs, rem=rem)
+
+
+def _password_failed(response) -> bool:  # noqa: ANN001
+    return bool(g.get("code_failed"))
+
+
+@bp.route("/security", methods=["GET", "POST"], endpoint="security")
+@login_required
+@security.recent_auth_required()
+@limiter.limit(
+    "5 per 15 minutes",
+    key_func=_reauth_key,
+    methods=["POST"],
+    deduct_when=_password_failed,
+    scope="reauth",
+)
+def security_page():
+    """Password and two-step sign-in. Opens only with the password (and code) confirmed in
+    the last few minutes; changing the password asks for the current one too, and wrong
+    guesses count toward the same limit as the confirm page."""
+    user = current_user._get_current_object()  # noqa: SLF001
+    pw = ChangePasswordForm(prefix="pw")
+    action = ActionForm(prefix="mfa")
     if request.method == "POST" and "pw-submit" in request.form and pw.validate():
-        user = current_user._get_current_object()  # noqa: SLF001
         if not verify_password(user.password_hash, pw.current_password.data):
+            g.code_failed = True
+            audit.record(
+                "account.password_change_failed", actor=user, subject=user, outcome="failure"
+            )
+            db.session.commit()
             pw.current_password.errors.append(_("That is not your current password."))
         else:
             problems = password_problems(
@@ -140,10 +329,29 @@ def account():
                 pw.new_password.errors.extend(problems)
             else:
                 services.change_password(user, pw.new_password.data)
-                start_session(user)  # this browser stays signed in; every other one is not
+                security.start_session(user)  # this browser stays signed in; no other one
                 flash(_("Your password was changed. Other devices have been signed out."))
-                return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", prefs=prefs, pw=pw, rem=rem)
+                return redirect(url_for("auth.security"))
+    if request.method == "POST" and "mfa-off" in request.form and action.validate():
+        if mfa_rules.required_for(user):
+            flash(_("Staff accounts must use two-step sign-in."), "error")
+        else:
+            mfa_rules.disable(user, actor=user)
+            flash(_("Two-step sign-in is off."))
+        return redirect(url_for("auth.security"))
+    if request.method == "POST" and "mfa-codes" in request.form and action.validate():
+        if user.mfa_enabled:
+            codes = mfa_rules.regenerate_recovery_codes(user)
+            return render_template(
+                "auth/recovery_codes.html", codes=codes, continue_url=url_for("auth.security")
+            )
+    return render_template(
+        "auth/security.html",
+        pw=pw,
+        action=action,
+        required=mfa_rules.required_for(user),
+        remaining=mfa_rules.remaining_recovery_codes(user) if user.mfa_enabled else 0,
+    )
 
 
 # --- forgotten password -------------------------------------------------------------------

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from flask import current_app
-from sqlalchemy import update
-
 from lms import audit, clock
 from lms.extensions import db
 from lms.models import User, normalize_email
@@ -15,60 +9,48 @@ from lms.passwords import hash_password, needs_rehash, verify_password
 from lms.security import end_all_sessions
 
 
-@dataclass(frozen=True)
-class LoginResult:
-    user: User | None
-    locked_until: datetime | None = None
+def authenticate(email: str, password: str) -> User | None:
+    """Check an email and password; the user, or None.
 
-    @property
-    def ok(self) -> bool:
-        return self.user is not None and self.locked_until is None
-
-
-def authenticate(email: str, password: str) -> LoginResult:
-    """Check a login. Unknown email and wrong password look the same to the caller."""
+    Every attempt costs the same whatever the outcome: one account lookup, one argon2
+    verification (against a dummy hash when the account is unknown or inactive) and one audit
+    row, so neither the answer nor its timing tells whether an account exists. Throttling
+    lives in front of this (``lms.auth.throttle``), keyed by what was typed, for the same
+    reason. Nothing here can lock an account: a lock anyone can trigger is a denial of
+    service against the owner.
+    """
     user = db.session.scalars(User.by_email(email)).first()
-    if user is not None and user.is_locked():
-        audit.record("login.locked", subject=user, outcome="denied")
+    usable = user is not None and user.active
+    password_ok = verify_password(user.password_hash if usable else None, password)
+    if not (usable and password_ok):
+        if user is None:
+            # No account: log the attempt without keeping what was typed as an email.
+            audit.record("login.failure", outcome="failure", detail="unknown account")
+        else:
+            audit.record(
+                "login.failure",
+                subject=user,
+                outcome="failure",
+                detail="wrong password" if user.active else "inactive account",
+            )
         db.session.commit()
-        return LoginResult(None, locked_until=user.locked_until)
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        _record_failure(user, email)
-        db.session.commit()
-        if user is not None and user.is_locked():
-            return LoginResult(None, locked_until=user.locked_until)
-        return LoginResult(None)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = clock.utcnow()
+        return None
     if needs_rehash(user.password_hash or ""):
         user.password_hash = hash_password(password)
-    audit.record("login.success", actor=user, subject=user)
+    return user
+
+
+def password_verified(user: User) -> None:
+    """The password was right and a second step (a code) is still to come."""
+    audit.record("login.password_ok", actor=user, subject=user, detail="code still needed")
     db.session.commit()
-    return LoginResult(user)
 
 
-def _record_failure(user: User | None, email: str) -> None:
-    if user is None:
-        # No account: log the attempt without keeping what was typed as an email.
-        audit.record("login.failure", outcome="failure", detail="unknown account")
-        return
-    # One UPDATE, so two failed attempts at once on two workers both count.
-    db.session.execute(
-        update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
-    )
-    db.session.refresh(user)
-    audit.record(
-        "login.failure",
-        subject=user,
-        outcome="failure",
-        detail="inactive account" if not user.active else "wrong password",
-    )
-    if user.failed_logins >= current_app.config["LOGIN_LOCKOUT_FAILURES"]:
-        minutes = current_app.config["LOGIN_LOCKOUT_MINUTES"]
-        user.locked_until = clock.utcnow() + timedelta(minutes=minutes)
-        user.failed_logins = 0
-        audit.record("account.lockout", subject=user, outcome="denied", detail=f"{minutes} min")
+def complete_login(user: User, *, method: str = "password") -> None:
+    """Every step passed: record the sign-in (the caller starts the session)."""
+    user.last_login_at = clock.utcnow()
+    audit.record("login.success", actor=user, subject=user, detail=method)
+    db.session.commit()
 
 
 def logout(user: User) -> None:
@@ -139,10 +121,7 @@ def request_password_reset(email: str) -> int | None:
 
 
 def reset_password(user: User, new_password: str) -> None:
-    """Set the password from a reset link: every session ends, the link stops working, and a
-    lockout from forgotten-password attempts is lifted."""
-    user.failed_logins = 0
-    user.locked_until = None
+    """Set the password from a reset link: every session ends and the link stops working."""
     audit.record("password.reset", actor=user, subject=user)
     change_password(user, new_password)
 

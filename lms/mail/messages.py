@@ -10,24 +10,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 
 from lms import clock
+from lms.config import DEV_SITE_URL
 from lms.mail import outbox, tokens
 from lms.models import Assignment, Invitation, User
 
-DEFAULT_SITE_URL = "http://127.0.0.1:5000"
-
 
 def site_url() -> str:
-    configured = current_app.config.get("SITE_URL")
-    if configured:
-        return configured.rstrip("/")
-    if has_request_context():
-        return request.url_root.rstrip("/")
-    return DEFAULT_SITE_URL
+    """The configured public address. Never the request's Host (or X-Forwarded-Host): a
+    forged header would otherwise put an attacker's address into a reset or invitation link."""
+    return (current_app.config.get("SITE_URL") or DEV_SITE_URL).rstrip("/")
 
 
 def external_url(endpoint: str, **values) -> str:

@@ -5,6 +5,7 @@ from lms.models.clinical import (
     Assignment,
     CareTeamMember,
     Consent,
+    EmergencyAccess,
     FamilyLink,
     Invitation,
     LinkState,
@@ -15,7 +16,7 @@ from lms.models.clinical import (
 from lms.models.learning import ModuleProgress, QuizAnswer, QuizAttempt, SectionRead
 from lms.models.mail import Outbox
 from lms.models.sessions import Attendance, AttendanceStatus, EducationSession, SessionModule
-from lms.models.user import Role, User, normalize_email
+from lms.models.user import RecoveryCode, Role, User, normalize_email
 
 __all__ = [
     "Assignment",
@@ -26,6 +27,7 @@ __all__ = [
     "AuditEvent",
     "CareTeamMember",
     "Consent",
+    "EmergencyAccess",
     "FamilyLink",
     "Invitation",
     "LinkState",
@@ -36,6 +38,7 @@ __all__ = [
     "Outbox",
     "QuizAnswer",
     "QuizAttempt",
+    "RecoveryCode",
     "Role",
     "SectionRead",
     "User",

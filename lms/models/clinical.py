@@ -148,20 +148,29 @@ class Consent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # A newer consent for the same family member replaces this one: at most one is active per
+    # family member, so withdrawing "the" consent always ends the person's access.
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    superseded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consent.id", ondelete="SET NULL")
+    )
 
     family_link: Mapped[FamilyLink] = relationship(back_populates="consents")
+    patient: Mapped[Patient] = relationship(foreign_keys=[patient_id], viewonly=True)
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
 
     def is_active(self, today: date | None = None) -> bool:
-        today = today or clock.today()
-        if self.revoked_at is not None:
-            return False
-        return self.expires_on is None or self.expires_on >= today
+        """The one Python definition of an active consent; ``lms.access.active_consent_clause``
+        is its SQL twin (a test checks that they agree)."""
+        return self.state(today) == "active"
 
     def state(self, today: date | None = None) -> str:
+        today = today or clock.today()
         if self.revoked_at is not None:
             return "withdrawn"
-        if not self.is_active(today):
+        if self.superseded_at is not None:
+            return "replaced"
+        if self.expires_on is not None and self.expires_on < today:
             return "expired"
         return "active"
 
@@ -217,3 +226,26 @@ class Assignment(db.Model):
     @property
     def is_open(self) -> bool:
         return self.cancelled_at is None
+
+
+class EmergencyAccess(db.Model):
+    """Break-glass: an administrator opens one patient's records outside every care team
+    (HIPAA 164.312(a)(2)(ii)), for a stated reason, for a limited time; audited."""
+
+    __tablename__ = "emergency_access"
+    __table_args__ = (Index("ix_emergency_access_user_patient", "user_id", "patient_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(500))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+    patient: Mapped[Patient] = relationship()
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        now = now or clock.utcnow()
+        return self.ended_at is None and self.expires_at > now

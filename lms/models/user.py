@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Integer, String, select, true
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, select, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms import clock
@@ -45,8 +45,13 @@ class User(UserMixin, db.Model):
     # Bumped on logout, password change and deactivation: every cookie carries the version it
     # was issued under, so all earlier cookies of this user stop working at once.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Two-step sign-in (TOTP, RFC 6238). ``totp_pending_secret`` holds a secret being set up
+    # until its first code is confirmed; ``totp_last_counter`` is the time step of the last
+    # accepted code, so no code works twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_counter: Mapped[int | None] = mapped_column(BigInteger)
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
     updated_at: Mapped[datetime] = mapped_column(
@@ -76,9 +81,22 @@ class User(UserMixin, db.Model):
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 
-    def is_locked(self) -> bool:
-        return self.locked_until is not None and self.locked_until > clock.utcnow()
+    @property
+    def mfa_enabled(self) -> bool:
+        return self.totp_secret is not None
 
     @staticmethod
     def by_email(email: str):  # noqa: ANN205 -- returns a Select
         return select(User).where(User.email == normalize_email(email))
+
+
+class RecoveryCode(db.Model):
+    """A single-use code for signing in without the authenticator app; only a hash is kept."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -105,6 +105,7 @@ class LiveServer:
             "127.0.0.1", 0, self.app, threaded=True, request_handler=_QuietHandler
         )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self.app.config["SITE_URL"] = self.url  # links in emails and invitations
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
