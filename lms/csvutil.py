@@ -15,9 +15,17 @@ def csv_cell(value: object) -> str:
     return text
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def csv_text(
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    preamble: Iterable[Sequence[str]] = (),
+) -> str:
+    """``preamble`` rows come first (e.g. the 42 CFR 2.32 notice on clinical exports)."""
     out = io.StringIO()
     writer = csv.writer(out)
+    for line in preamble:
+        writer.writerow([csv_cell(v) for v in line])
     writer.writerow(header)
     for row in rows:
         writer.writerow([csv_cell(v) for v in row])

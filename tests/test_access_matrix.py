@@ -7,6 +7,7 @@ so a new page cannot ship without someone deciding who may open it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from lms import clock, create_app
 from lms.clinic.session_log import log_session
 from lms.extensions import db
 from lms.learn import services as learning
-from lms.models import QuizAttempt
+from lms.models import EmergencyAccess, QuizAttempt
 from tests.conftest import _test_config
 from tests.helpers import (
     csrf_token,
@@ -53,7 +54,11 @@ RULES: dict[str, set[str] | str] = {
     "core.home": SIGNED_IN,
     "core.staff_home": STAFF,
     "auth.logout": "public",
+    "auth.mfa": "public",  # only does something between a right password and the code
+    "auth.mfa_setup": "public",  # likewise (and signed in, with the password just confirmed)
     "auth.account": SIGNED_IN,
+    "auth.security": SIGNED_IN,
+    "auth.confirm": SIGNED_IN,
     "learn.index": SIGNED_IN,
     "learn.library": SIGNED_IN,
     "learn.module": SIGNED_IN,
@@ -113,8 +118,18 @@ def build_world(app) -> World:
         patient = make_patient(clinician_on, name="Matrix Patient", user=patient_user)
         make_patient(clinician_off, name="Elsewhere")
         consent_ids = {}
+        link_ids = {}
         for state, user in fam.items():
-            _link, consent_ids[state] = make_family(patient, user, consent=state)
+            link_ids[state], consent_ids[state] = make_family(patient, user, consent=state)
+        # Admins reach a patient only through emergency access with a reason.
+        grant = EmergencyAccess(
+            user_id=admin.id,
+            patient_id=patient.id,
+            reason="Matrix test: the care team cannot be reached.",
+            expires_at=clock.utcnow() + timedelta(hours=1),
+        )
+        db.session.add(grant)
+        db.session.commit()
         assignment_id = make_assignment(patient, fam["active"], by=clinician_on)
         module = app.extensions["lms_library"].module("first-steps")
         answers = {q.id: q.correct_indices for q in module.quiz.questions}
@@ -140,6 +155,8 @@ def build_world(app) -> World:
         ids = {
             "patient_id": patient.id,
             "consent_id": consent_ids["active"],
+            "link_id": link_ids["active"],
+            "grant_id": grant.id,
             "assignment_id": assignment_id,
             "attempt_id": attempt_id,
             "learner_id": fam["active"].id,

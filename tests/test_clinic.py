@@ -59,9 +59,10 @@ def test_caseload_shows_only_own_patients(app, client, clinician, patient):
     assert "Sam Example" in page and "Someone Else" not in page
 
 
-def test_admin_sees_every_patient(app, clinician, patient):
+def test_admin_sees_no_patient_without_emergency_access(app, clinician, patient):
     admin = signed_in(app, make_user("admin"))
-    assert "Sam Example" in text_of(admin.get("/clinic/?status=all"))
+    assert "Sam Example" not in text_of(admin.get("/clinic/?status=all"))
+    assert admin.get(f"/clinic/patients/{patient.id}").status_code == 404
 
 
 def test_patient_page_is_audited(app, client, clinician, patient):
@@ -227,14 +228,25 @@ def test_consent_for_another_patients_family_member_is_404(app, client, clinicia
         assert db.session.scalars(select(Consent)).all() == []
 
 
-def invite_link(app, client, patient, email="parent@example.org"):
+def invite_link(app, client, patient, email="parent@example.org", *, consent=True):
+    """Record the patient's consent for this person (nobody is invited without it), then
+    invite them; the path of the link shown once."""
+    if consent:
+        recorded = post_form(
+            client,
+            f"/clinic/patients/{patient.id}/consents/new",
+            consent_data(link_id(app, email)),
+        )
+        assert recorded.status_code == 302
     response = post_form(
         client, f"/clinic/patients/{patient.id}/invite", {"family_link": str(link_id(app, email))}
     )
     assert response.status_code == 200
     match = re.search(r'value="(http[^"]+/invite/[^"]+)"', text_of(response))
     assert match
-    return match.group(1).split("localhost", 1)[1]
+    # The link starts with SITE_URL (never the request's host).
+    assert match.group(1).startswith(app.config["SITE_URL"] + "/invite/")
+    return "/invite/" + match.group(1).split("/invite/", 1)[1]
 
 
 def accept(client, path, email="parent@example.org", password="a calm evening walk 42"):  # noqa: S107 -- a test password
@@ -392,7 +404,7 @@ def test_patient_withdraws_consent_effective_next_request(app, clinician):
     patient_user = make_user("patient")
     patient = make_patient(clinician, name="Sam Example", user=patient_user)
     family = make_user("family")
-    _link, consent_id = make_family(patient, family)
+    link, _consent_id = make_family(patient, family)
     make_assignment(patient, family)
     family_client = signed_in(app, family)
     assert "Sam Example" in text_of(family_client.get("/learn/"))
@@ -401,7 +413,7 @@ def test_patient_withdraws_consent_effective_next_request(app, clinician):
     assert family.display_name in page and "Consent active" in page
     response = post_form(
         patient_client,
-        f"/learn/family/consents/{consent_id}/withdraw",
+        f"/learn/family/{link}/withdraw-consent",
         {},
         form_page="/learn/family",
     )
@@ -421,12 +433,112 @@ def test_patient_cannot_withdraw_someone_elses_consent(app, clinician):
     patient_user = make_user("patient")
     make_patient(clinician, user=patient_user)
     other_patient = make_patient(clinician, name="Other")
-    _link, consent_id = make_family(other_patient, make_user("family"))
+    link, _consent_id = make_family(other_patient, make_user("family"))
     client = signed_in(app, patient_user)
     response = post_form(
-        client, f"/learn/family/consents/{consent_id}/withdraw", {}, form_page="/learn/family"
+        client, f"/learn/family/{link}/withdraw-consent", {}, form_page="/learn/family"
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("who", ["patient", "clinician"])
+def test_withdrawal_after_a_renewal_ends_every_consent(app, client, clinician, who):
+    """Finding: after a consent was renewed, withdrawing "the" consent left the older one
+    active and the family member still saw the patient. A renewal now replaces the older
+    consent, and a withdrawal ends every consent in force for that person."""
+    patient_user = make_user("patient")
+    patient = make_patient(clinician, name="Sam Example", user=patient_user)
+    family = make_user("family")
+    link, first_id = make_family(patient, family)
+    make_assignment(patient, family)
+    renewed = post_form(
+        client,
+        f"/clinic/patients/{patient.id}/consents/new",
+        consent_data(link, expires_on=(clock.today() + timedelta(days=200)).isoformat()),
+    )
+    assert renewed.status_code == 302
+    with app.app_context():
+        first = db.session.get(Consent, first_id)
+        assert first.state() == "replaced" and first.superseded_by_id is not None
+        in_force = [c for c in db.session.scalars(select(Consent)) if c.is_active()]
+        assert len(in_force) == 1
+    family_client = signed_in(app, family)
+    assert "Sam Example" in text_of(family_client.get("/learn/"))
+    if who == "patient":
+        response = post_form(
+            signed_in(app, patient_user),
+            f"/learn/family/{link}/withdraw-consent",
+            {},
+            form_page="/learn/family",
+        )
+    else:
+        response = post_form(
+            client,
+            f"/clinic/patients/{patient.id}/family/{link}/withdraw-consent",
+            {},
+            form_page=f"/clinic/patients/{patient.id}",
+        )
+    assert response.status_code == 302
+    with app.app_context():
+        assert [c for c in db.session.scalars(select(Consent)) if c.is_active()] == []
+    after = text_of(family_client.get("/learn/"))
+    assert "Sam Example" not in after and "To support" not in after
+
+
+def test_consent_active_rule_agrees_in_python_and_sql(app, ctx, clinician):
+    """``Consent.is_active`` and ``access.active_consent_clause`` are one rule in two forms."""
+    from lms import access
+
+    patient = make_patient(clinician)
+    states = ("active", "withdrawn", "expired", "none")
+    for state in states:
+        make_family(patient, make_user("family"), consent=state)
+    replaced = db.session.scalars(select(Consent)).first()
+    replaced.superseded_at = clock.utcnow()
+    db.session.commit()
+    today = clock.today()
+    in_python = {c.id for c in db.session.scalars(select(Consent)) if c.is_active(today)}
+    in_sql = set(db.session.scalars(select(Consent.id).where(access.active_consent_clause(today))))
+    assert in_python == in_sql
+    assert len(db.session.scalars(select(Consent)).all()) == 3
+
+
+def test_invitation_needs_consent_and_stops_when_it_is_withdrawn(app, client, clinician, patient):
+    add_family(client, patient)
+    refused = post_form(
+        client,
+        f"/clinic/patients/{patient.id}/invite",
+        {"family_link": str(link_id(app))},
+    )
+    assert "Record consent" in text_of(refused)
+    with app.app_context():
+        assert db.session.scalars(select(Invitation)).all() == []
+    path = invite_link(app, client, patient)
+    post_form(
+        client,
+        f"/clinic/patients/{patient.id}/family/{link_id(app)}/withdraw-consent",
+        {},
+        form_page=f"/clinic/patients/{patient.id}",
+    )
+    visitor = app.test_client()
+    response = visitor.get(path)
+    assert response.status_code == 410
+    assert "contact the care team" in text_of(response)
+    token = csrf_token(visitor, "/auth/login")
+    password = "a calm evening walk 42"
+    posted = visitor.post(
+        path,
+        data={
+            "email": "parent@example.org",
+            "display_name": "Pat",
+            "password": password,
+            "confirm": password,
+            "csrf_token": token,
+        },
+    )
+    assert posted.status_code == 410
+    with app.app_context():
+        assert db.session.scalars(select(User).where(User.role == "family")).all() == []
 
 
 def test_consent_expiry_by_clock_hides_patient(app, clinician, patient):

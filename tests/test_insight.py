@@ -261,6 +261,10 @@ def test_caseload_csv_has_header_rows_and_is_audited(app):
     response = client.get("/clinic/reports/caseload.csv")
     assert response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(text_of(response))))
+    # The 42 CFR 2.32 notice comes first, then a blank line, then the table.
+    assert rows[0][0].startswith("Notice (42 CFR 2.32): This record which has been disclosed")
+    assert rows[1] == []
+    rows = rows[2:]
     assert rows[0] == [
         "patient",
         "learner",
@@ -276,7 +280,7 @@ def test_caseload_csv_has_header_rows_and_is_audited(app):
     assert rows[1][1:4] == ["CSV Member", "parent", "First steps"]
     assert rows[1][8] == "100%"
     family_csv = client.get(f"/clinic/patients/{patient.id}/report.csv")
-    assert len(list(csv.reader(io.StringIO(text_of(family_csv))))) == 2
+    assert len(list(csv.reader(io.StringIO(text_of(family_csv))))) == 4  # notice, blank, 2
     with app.app_context():
         exports = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "report.export")

@@ -22,6 +22,7 @@ from lms.models import Assignment, AuditEvent, ModuleProgress, Outbox, Patient, 
 from tests.helpers import (
     app_context,
     csrf_token,
+    give_consent,
     login,
     make_assignment,
     make_family,
@@ -118,6 +119,7 @@ def test_invitation_is_emailed_with_the_same_link_shown_once(app, client, smtp):
         db.session.add(link)
         db.session.commit()
         link_id = link.id
+        give_consent(patient.id, link_id)
     login(client, clinician.email)
     response = post_form(
         client, f"/clinic/patients/{patient.id}/invite", {"family_link": str(link_id)}
@@ -155,6 +157,7 @@ def test_invitation_when_the_server_is_down_stays_in_the_outbox(app, client, smt
             relationship="partner",
         )
         db.session.commit()
+        give_consent(patient.id, link.id)
         new = clinic.invite(db.session.get(User, clinician.id), link.patient, link)
         token = new.token  # the clinician still gets the link to pass on
     [row] = outbox_rows(app)
@@ -481,6 +484,7 @@ def test_every_subject_and_preview_is_discreet(app, client, runner, smtp, family
             relationship="partner",
         )
         db.session.commit()
+        give_consent(patient.id, link.id)
         clinic.invite(db.session.get(User, clinician.id), patient, link)
     send(runner)
     clock.advance(timedelta(days=7))

@@ -12,6 +12,7 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
@@ -114,6 +115,41 @@ class MoveCaseloadForm(FlaskForm):
     def validate_to_clinician(self, field: ClinicianField) -> None:
         if field.data is not None and field.data == self.from_clinician.data:
             raise ValidationError(_l("Choose two different clinicians."))
+
+
+class EmergencyAccessForm(FlaskForm):
+    """Break-glass: why, and for how long."""
+
+    reason = TextAreaField(
+        _l("Why do you need to open this patient's records?"),
+        validators=[
+            DataRequired(message=_l("Give the reason; it is kept in the audit log.")),
+            Length(
+                min=20,
+                max=400,
+                message=_l(
+                    "Write the reason in 20 to 400 characters, so a reviewer understands it."
+                ),
+            ),
+        ],
+        filters=[_strip],
+        description=_l(
+            "For example: the patient's clinician is away and the family called about an "
+            "urgent concern. This is kept in the audit log and shown to other administrators."
+        ),
+    )
+    minutes = SelectField(
+        _l("For how long"),
+        choices=[
+            SelectChoice(30, _l("30 minutes")),
+            SelectChoice(60, _l("1 hour")),
+            SelectChoice(120, _l("2 hours")),
+        ],
+        coerce=int,
+        default=60,
+        validate_choice=True,
+    )
+    submit = SubmitField(_l("Open the records"))
 
 
 class AuditFilterForm(FlaskForm):

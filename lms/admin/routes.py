@@ -17,11 +17,14 @@ from lms.admin.forms import (
     AuditFilterForm,
     CareTeamAddForm,
     CareTeamRemoveForm,
+    EmergencyAccessForm,
     MoveCaseloadForm,
     StaffForm,
 )
+from lms.auth import mfa
 from lms.extensions import db
-from lms.models import Patient, User
+from lms.models import EmergencyAccess, Patient, User
+from lms.security import recent_auth_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -50,14 +53,22 @@ def _flash_form_errors(form) -> None:  # noqa: ANN001
 
 @bp.route("/")
 def index():
-    return render_template("admin/index.html")
+    """The overview, with every emergency access of the last 30 days (who, which patient,
+    why, how long): break-glass use is visible to every administrator."""
+    grants = services.recent_emergency_access()
+    audit.record("admin.overview.view", detail=f"{len(grants)} emergency accesses listed")
+    db.session.commit()
+    return render_template("admin/index.html", grants=grants, now=clock.utcnow())
 
 
 # --- staff accounts ------------------------------------------------------------------------
 
 
 @bp.route("/staff", methods=["GET", "POST"])
+@recent_auth_required()
 def staff():
+    """Staff accounts. Opening it asks for the password again when the last check is older
+    than a few minutes: accounts are created, deactivated and reset here."""
     form = StaffForm()
     if form.validate_on_submit():
         try:
@@ -105,13 +116,76 @@ def _set_active(user_id: int, active: bool):  # noqa: ANN202
 
 
 @bp.route("/staff/<int:user_id>/deactivate", methods=["POST"])
+@recent_auth_required(back="admin.staff")
 def deactivate(user_id: int):
     return _set_active(user_id, False)
 
 
 @bp.route("/staff/<int:user_id>/reactivate", methods=["POST"])
+@recent_auth_required(back="admin.staff")
 def reactivate(user_id: int):
     return _set_active(user_id, True)
+
+
+@bp.route("/staff/<int:user_id>/two-step/reset", methods=["POST"])
+@recent_auth_required(back="admin.staff")
+def reset_two_step(user_id: int):
+    """After a lost phone: two-step sign-in is cleared, the person is signed out everywhere
+    and sets it up again at their next sign-in. Audited."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for("admin.staff"))
+    user = services.staff_member(user_id)
+    if user is None:
+        abort(404)
+    if user.id == _me().id:
+        flash(_("Use “My account” to change your own two-step sign-in."), "error")
+    elif not user.mfa_enabled:
+        flash(_("Nothing changed: %(email)s has no two-step sign-in set up.", email=user.email))
+    else:
+        mfa.disable(user, actor=_me())
+        flash(
+            _(
+                "Two-step sign-in of %(email)s was reset. They set it up again when they "
+                "next sign in.",
+                email=user.email,
+            )
+        )
+    return redirect(url_for("admin.staff"))
+
+
+# --- emergency access ------------------------------------------------------------------------
+
+
+@bp.route("/emergency/<int:patient_id>", methods=["GET", "POST"])
+@recent_auth_required()
+def emergency(patient_id: int):
+    """Break-glass: open one patient's records for a stated reason and a limited time."""
+    patient = db.get_or_404(Patient, patient_id)
+    form = EmergencyAccessForm()
+    if form.validate_on_submit():
+        try:
+            services.open_emergency_access(
+                _me(), patient, reason=form.reason.data, minutes=form.minutes.data
+            )
+        except services.FieldErrors as exc:
+            for name, messages in exc.errors.items():
+                form[name].errors = [*form[name].errors, *messages]
+        else:
+            return redirect(url_for("clinic.patient", patient_id=patient.id))
+    return render_template("admin/emergency.html", patient=patient, form=form)
+
+
+@bp.route("/emergency/<int:grant_id>/end", methods=["POST"])
+def end_emergency(grant_id: int):
+    grant = db.get_or_404(EmergencyAccess, grant_id)
+    if grant.user_id != _me().id:
+        abort(404)
+    form = ActionForm()
+    if form.validate_on_submit() and services.end_emergency_access(_me(), grant):
+        flash(_("Emergency access ended."))
+    return redirect(url_for("admin.index"))
 
 
 # --- caseloads -----------------------------------------------------------------------------
@@ -182,12 +256,11 @@ def care_team_add(patient_id: int):
     except services.AdminError as exc:
         flash(str(exc), "error")
     else:
+        # No patient names in flashed messages: they travel in the session cookie.
         if added:
-            flash(_("Added to %(name)s's care team.", name=patient.display_name))
+            flash(_("Added to the patient's care team."))
         else:
-            flash(
-                _("That clinician is already on %(name)s's care team.", name=patient.display_name)
-            )
+            flash(_("That clinician is already on this patient's care team."))
     return _back_to(patient.id)
 
 
@@ -206,11 +279,12 @@ def care_team_remove(patient_id: int):
     except services.AdminError as exc:
         flash(str(exc), "error")
     else:
-        flash(_("Removed from %(name)s's care team.", name=patient.display_name))
+        flash(_("Removed from the patient's care team."))
     return _back_to(patient.id)
 
 
 @bp.route("/caseloads/move", methods=["POST"])
+@recent_auth_required(back="admin.caseloads")
 def move_caseload():
     everyone = services.clinicians(active_only=False)
     form = _move_form(everyone, [u for u in everyone if u.active])
@@ -283,6 +357,7 @@ def audit_log():
 
 
 @bp.route("/audit.csv")
+@recent_auth_required()
 def audit_csv():
     _form, filters = _audit_filters(services.all_users())
     body = services.audit_csv(_me(), filters)

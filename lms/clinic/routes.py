@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from lms import access, audit, clock
+from lms import access, audit, clock, notices
 from lms.clinic import insight, services, session_log
 from lms.clinic.forms import (
     ActionForm,
@@ -27,6 +27,7 @@ from lms.clinic.forms import (
 from lms.content import get_library
 from lms.csvutil import csv_text
 from lms.extensions import db
+from lms.mail.messages import external_url
 from lms.models import (
     Assignment,
     Consent,
@@ -38,6 +39,7 @@ from lms.models import (
     User,
 )
 from lms.models.clinical import DEFAULT_DISCLOSURE, DEFAULT_PURPOSE, DEFAULT_REVOCATION
+from lms.security import recent_auth_required
 
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
 
@@ -139,9 +141,7 @@ def _patient_page_data(patient: Patient) -> dict:
         else {}
     )
     today = clock.today()
-    consent_by_link: dict[int, Consent] = {}
-    for consent in consents:  # newest first: the first seen is the current one
-        consent_by_link.setdefault(consent.family_link_id, consent)
+    consent_by_link = services.current_consents(patient.id)
     attendance, attendance_rate = insight.attendance_for(patient.id)
     # Family members whose consent is not active: their open assignments are suspended.
     suspended = {
@@ -282,14 +282,15 @@ def print_consent(patient_id: str, consent_id: str):
     return render_template("clinic/consent_print.html", patient=patient, consent=consent)
 
 
-@bp.route("/patients/<patient_id>/consents/<consent_id>/revoke", methods=["POST"])
-def revoke_consent(patient_id: str, consent_id: str):
-    """Record a withdrawal the patient gave on paper or in person."""
+@bp.route("/patients/<patient_id>/family/<link_id>/withdraw-consent", methods=["POST"])
+def revoke_consent(patient_id: str, link_id: str):
+    """Record a withdrawal the patient gave on paper or in person: every consent in force
+    for that family member ends."""
     patient = access.patient_for(_me(), patient_id)
-    consent = _consent_of(patient, consent_id)
+    link = _link_of(patient, link_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    if services.withdraw_consent(_me(), consent):
+    if services.withdraw_consent(_me(), link):
         flash(_("Consent withdrawn. The family member no longer sees anything about the patient."))
     return redirect(url_for("clinic.patient", patient_id=patient.id))
 
@@ -299,11 +300,13 @@ def invite(patient_id: str):
     """Create a single-use invitation link, shown once for the clinician to pass on."""
     patient = access.patient_for(_me(), patient_id)
     form = InviteForm()
+    waiting = [link for link in patient.family_links if link.state == LinkState.INVITED]
     form.family_link.choices = [
         (str(link.id), f"{link.display_name} ({link.email})")
-        for link in patient.family_links
-        if link.state == LinkState.INVITED
+        for link in waiting
+        if services.has_consent_in_force(link)
     ]
+    no_consent = [link for link in waiting if not services.has_consent_in_force(link)]
     if request.method == "GET" and request.args.get("link"):
         form.family_link.data = request.args["link"]
     if form.validate_on_submit():
@@ -313,7 +316,7 @@ def invite(patient_id: str):
         except services.ActionError as exc:
             form.family_link.errors = [_(str(exc))]
         else:
-            url = url_for("invite.accept", token=new.token, _external=True)
+            url = external_url("invite.accept", token=new.token)
             return render_template(
                 "clinic/invite_link.html",
                 patient=patient,
@@ -321,7 +324,9 @@ def invite(patient_id: str):
                 url=url,
                 expires_at=new.invitation.expires_at,
             )
-    return render_template("clinic/invite.html", patient=patient, form=form)
+    return render_template(
+        "clinic/invite.html", patient=patient, form=form, no_consent=no_consent, waiting=waiting
+    )
 
 
 @bp.route("/patients/<patient_id>/patient-login", methods=["POST"])
@@ -335,7 +340,7 @@ def patient_login(patient_id: str):
         flash(_("Enter a valid email address for the patient."), "error")
         return redirect(url_for("clinic.patient", patient_id=patient.id))
     new = services.create_patient_login(_me(), patient, form.email.data)
-    url = url_for("invite.accept", token=new.token, _external=True)
+    url = external_url("invite.accept", token=new.token)
     return render_template(
         "clinic/invite_link.html",
         patient=patient,
@@ -562,7 +567,7 @@ def session_detail(session_id: str):
 
 
 def _csv_response(rows, name: str):
-    body = csv_text(insight.REPORT_HEADER, rows)
+    body = csv_text(insight.REPORT_HEADER, rows, preamble=notices.csv_notice_rows())
     stamp = clock.today().isoformat()
     return Response(
         body,
@@ -583,6 +588,7 @@ def reports():
 
 
 @bp.route("/reports/caseload.csv")
+@recent_auth_required()
 def caseload_csv():
     """CSV of every learner-assignment on the caseload. Audited."""
     rows = insight.report_rows(_me())
@@ -592,6 +598,7 @@ def caseload_csv():
 
 
 @bp.route("/patients/<patient_id>/report.csv")
+@recent_auth_required()
 def patient_csv(patient_id: str):
     """CSV of one patient's family. Audited."""
     patient = access.patient_for(_me(), patient_id)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from lms import audit, clock
+from lms import access, audit, clock
 from lms.auth import services as auth_services
 from lms.extensions import db
 from lms.models import (
@@ -105,6 +105,15 @@ def record_consent(clinician: User, patient: Patient, link: FamilyLink, **fields
         and (fields.get("representative_capacity") or "").strip()
     ):
         raise ActionError("A legal representative's name and capacity are both needed.")
+    older = db.session.scalars(
+        select(Consent)
+        .where(
+            Consent.family_link_id == link.id,
+            Consent.revoked_at.is_(None),
+            Consent.superseded_at.is_(None),
+        )
+        .with_for_update()
+    ).all()
     consent = Consent(
         patient_id=patient.id,
         family_link_id=link.id,
@@ -116,25 +125,82 @@ def record_consent(clinician: User, patient: Patient, link: FamilyLink, **fields
     db.session.add(consent)
     db.session.flush()
     audit.record("consent.recorded", actor=clinician, subject=consent, patient_id=patient.id)
+    # One consent per family member is in force: a renewal replaces the earlier one, so
+    # withdrawing "the consent" can never leave an older one quietly active.
+    for old in older:
+        old.superseded_at = clock.utcnow()
+        old.superseded_by_id = consent.id
+        audit.record(
+            "consent.superseded",
+            actor=clinician,
+            subject=old,
+            patient_id=patient.id,
+            detail=f"replaced by consent {consent.id}",
+        )
     db.session.commit()
     return consent
 
 
-def withdraw_consent(actor: User, consent: Consent) -> bool:
-    """Withdraw at once. Returns False if it was already withdrawn (a double click)."""
-    if consent.revoked_at is not None:
-        return False
-    consent.revoked_at = clock.utcnow()
-    consent.revoked_by_id = actor.id
-    audit.record(
-        "consent.revoked",
-        actor=actor,
-        subject=consent,
-        patient_id=consent.patient_id,
-        detail="by patient" if actor.role == Role.PATIENT else "recorded by staff",
+def has_consent_in_force(link: FamilyLink, today: date | None = None) -> bool:
+    """Whether the patient's consent for this family member is in force now."""
+    return (
+        db.session.scalar(
+            select(Consent.id)
+            .where(
+                Consent.family_link_id == link.id,
+                access.active_consent_clause(today or clock.today()),
+            )
+            .limit(1)
+        )
+        is not None
     )
+
+
+def current_consents(patient_id: int) -> dict[int, Consent]:
+    """Per family member (link id), the consent to show: the one in force, or else the most
+    recent one (withdrawn or expired). Older, replaced consents are history."""
+    current: dict[int, Consent] = {}
+    for consent in db.session.scalars(
+        select(Consent).where(Consent.patient_id == patient_id).order_by(Consent.id.desc())
+    ):
+        current.setdefault(consent.family_link_id, consent)
+    return current
+
+
+def withdraw_consent(actor: User, link: FamilyLink) -> int:
+    """End, at once, every consent in force for this family member; returns how many ended
+    (0 when none was in force, e.g. a double click). Each row is ended by a conditional
+    UPDATE, so ten identical requests at once end it once and write one audit row."""
+    now = clock.utcnow()
+    in_force = db.session.scalars(
+        select(Consent.id).where(
+            Consent.family_link_id == link.id,
+            Consent.revoked_at.is_(None),
+            Consent.superseded_at.is_(None),
+        )
+    ).all()
+    ended = 0
+    for consent_id in in_force:
+        result = db.session.execute(
+            update(Consent)
+            .where(Consent.id == consent_id, Consent.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_by_id=actor.id)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            continue  # ended by a request that arrived at the same moment
+        ended += 1
+        audit.record(
+            "consent.revoked",
+            actor=actor,
+            subject_type="consent",
+            subject_id=consent_id,
+            patient_id=link.patient_id,
+            detail="by patient" if actor.role == Role.PATIENT else "recorded by staff",
+        )
     db.session.commit()
-    return True
+    db.session.expire_all()
+    return ended
 
 
 def log_expired_consents(patient_id: int | None = None, today: date | None = None) -> int:
@@ -144,6 +210,7 @@ def log_expired_consents(patient_id: int | None = None, today: date | None = Non
     logged_query = select(AuditEvent.subject_id).where(AuditEvent.action == "consent.expired")
     expired_query = select(Consent).where(
         Consent.revoked_at.is_(None),
+        Consent.superseded_at.is_(None),
         Consent.expires_on.is_not(None),
         Consent.expires_on < today,
     )
@@ -183,6 +250,12 @@ def invite(clinician: User, patient: Patient, link: FamilyLink) -> NewInvitation
         raise ActionError("That family member is not linked to this patient.")
     if link.state == LinkState.ACTIVE:
         raise ActionError("This person has already joined.")
+    if not patient.is_active:
+        raise ActionError("This patient has been discharged; nobody new can be invited.")
+    if not has_consent_in_force(link):
+        raise ActionError(
+            "Record the patient's consent for this person first. Nobody is invited without it."
+        )
     now = clock.utcnow()
     for old in db.session.scalars(
         select(Invitation).where(
@@ -255,11 +328,28 @@ def find_invitation(token: str) -> Invitation:
     return invitation
 
 
+def check_invitation_usable(invitation: Invitation) -> None:
+    """A family member's invitation works only while the patient is in the program and their
+    consent for this person is in force (it may have been withdrawn after the email went)."""
+    if invitation.role != Role.FAMILY:
+        return
+    link = (
+        db.session.get(FamilyLink, invitation.family_link_id) if invitation.family_link_id else None
+    )
+    patient = db.session.get(Patient, invitation.patient_id)
+    if link is None or patient is None or not patient.is_active or not has_consent_in_force(link):
+        raise InvitationProblem(
+            "This invitation can't be used right now. Please contact the care team that "
+            "invited you."
+        )
+
+
 def accept_invitation(
     token: str, *, email: str, display_name: str, password: str | None, existing: User | None
 ) -> User:
     """Create (or link) the family member's account and use up the invitation."""
     invitation = find_invitation(token)
+    check_invitation_usable(invitation)
     if normalize_email(email) != invitation.email:
         raise InvitationProblem(
             "This invitation was sent to a different email address. Use the address the "

@@ -52,6 +52,7 @@ def accept(token: str):
     """Public. Reuse, expiry or another email each get a clear message; nothing else leaks."""
     try:
         invitation = services.find_invitation(token)
+        services.check_invitation_usable(invitation)
     except services.InvitationProblem as exc:
         return render_template("invite/problem.html", message=_(str(exc))), 410
     existing = db.session.scalars(User.by_email(invitation.email)).first()

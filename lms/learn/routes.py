@@ -35,7 +35,7 @@ from lms.content.grading import AnswerError, parse_answers
 from lms.content.model import Module
 from lms.extensions import db
 from lms.learn import services
-from lms.models import Assignment, Consent, FamilyLink, QuizAttempt
+from lms.models import Assignment, FamilyLink, QuizAttempt
 
 bp = Blueprint("learn", __name__, url_prefix="/learn")
 
@@ -118,6 +118,7 @@ def index():
         in_progress=in_progress,
         today=today,
         neutral=has_links and not assigned,
+        disclosures=access.consents_in_force_for(_user()) if assigned else [],
     )
 
 
@@ -127,40 +128,31 @@ def family():
     patient = access.own_patient(_user())
     if patient is None:
         abort(404)
-    consents = db.session.scalars(
-        select(Consent).where(Consent.patient_id == patient.id).order_by(Consent.id.desc())
-    ).all()
-    current: dict[int, Consent] = {}
-    for consent in consents:
-        current.setdefault(consent.family_link_id, consent)
     return render_template(
         "learn/family.html",
         patient=patient,
         links=patient.family_links,
-        current=current,
+        current=clinic_services.current_consents(patient.id),
         today=clock.today(),
         form=SectionForm(),
     )
 
 
-@bp.route("/family/consents/<consent_id>/withdraw", methods=["POST"])
-def withdraw(consent_id: str):
-    """The patient withdraws a consent; effective on the very next request."""
+@bp.route("/family/<link_id>/withdraw-consent", methods=["POST"])
+def withdraw(link_id: str):
+    """The patient withdraws consent for one family member: every consent in force for that
+    person ends, effective on the very next request."""
     patient = access.own_patient(_user())
     if patient is None:
         abort(404)
-    consent = db.session.get(Consent, access.parse_id(consent_id))
-    if consent is None or consent.patient_id != patient.id:
+    link = db.session.get(FamilyLink, access.parse_id(link_id))
+    if link is None or link.patient_id != patient.id:
         abort(404)
     if not SectionForm().validate_on_submit():
         abort(400)
-    if clinic_services.withdraw_consent(_user(), consent):
-        flash(
-            _(
-                "Consent withdrawn. %(name)s no longer sees anything about you.",
-                name=consent.recipient_name,
-            )
-        )
+    if clinic_services.withdraw_consent(_user(), link):
+        # No names in the message: flashed messages travel in the session cookie.
+        flash(_("Consent withdrawn. That person no longer sees anything about you."))
     return redirect(url_for("learn.family"))
 
 
