@@ -40,10 +40,12 @@ def _retry_minutes() -> int | None:
         return None
     if current is None:
         return None
-    from lms import clock
+    import math
+    import time
 
-    seconds = max(0, current.reset_at - int(clock.utcnow().timestamp()))
-    return max(1, (seconds + 59) // 60)
+    # The limiter keeps real time (not lms.clock); whole minutes, rounded up, so the answer
+    # does not depend on where in a second the first attempt fell.
+    return max(1, math.ceil((current.reset_at - time.time()) / 60))
 
 
 def render_error(code: int, message: str | None = None):  # noqa: ANN201
