@@ -63,7 +63,16 @@ class Certificates:
 
 
 class GunicornApp:
-    def __init__(self, *, tls: Certificates | None, site_url: str, port: int, proxies: int = 0):
+    def __init__(
+        self,
+        *,
+        tls: Certificates | None,
+        site_url: str,
+        port: int,
+        proxies: int = 0,
+        workers: int = 2,
+        env: dict | None = None,
+    ):
         self.tmp = Path(tempfile.mkdtemp(prefix="lms-https-"))
         self.port = port
         self.env = {
@@ -76,6 +85,7 @@ class GunicornApp:
             "TRUSTED_PROXIES": str(proxies),
             "MAIL_DIR": str(self.tmp / "mail"),
             "COURSES_DIR": str(ROOT / "courses"),
+            **(env or {}),
         }
         self.env.pop("TEST_DATABASE_URL", None)
         demo = subprocess.run(
@@ -93,7 +103,7 @@ class GunicornApp:
             "-m",
             "gunicorn",
             "--workers",
-            "2",
+            str(workers),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
