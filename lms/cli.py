@@ -1,4 +1,4 @@
-"""Flask commands: ``users``, ``demo`` and (from the course library) ``courses``."""
+"""Flask commands: ``users``, ``demo``, ``audit`` and (from the course library) ``courses``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from lms.models import Role, User, normalize_email
 from lms.passwords import password_problems
 
 users_cli = AppGroup("users", help="Manage accounts.")
+audit_cli = AppGroup("audit", help="The audit trail.")
 
 DEMO_ACCOUNTS = (
     ("admin@example.org", "Alex Admin", Role.ADMIN),
@@ -110,8 +111,25 @@ def demo_command(password: str | None, scale: int) -> None:
     click.echo("Open http://127.0.0.1:5000/ and sign in with any account above.")
 
 
+@audit_cli.command("verify")
+def audit_verify_command() -> None:
+    """Check the audit trail's hash chain; exit 1 naming the first row edited or removed.
+
+    Run it from cron and keep the printed line outside the database: whoever can rewrite the
+    whole table and its chain head can only be caught against a hash kept elsewhere.
+    """
+    from lms.audit_chain import verify
+
+    check = verify(db.session)
+    if not check.intact:
+        click.echo(check.message(), err=True)
+        raise click.exceptions.Exit(1)
+    click.echo(check.message())
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(audit_cli)
     app.cli.add_command(demo_command)
     from lms.content.cli import courses_cli
 
