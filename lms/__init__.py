@@ -123,6 +123,7 @@ def _init_extensions(app: Flask) -> None:
         frame_options="DENY",
         permissions_policy={"geolocation": "()", "camera": "()", "microphone": "()"},
     )
+    import lms.audit_chain  # noqa: F401 -- links audit rows into the hash chain on flush
     import lms.models  # noqa: F401 -- registers the tables
     import lms.security  # noqa: F401 -- registers the user loader
 

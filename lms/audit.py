@@ -28,6 +28,9 @@ def record(
 ) -> AuditEvent:
     """Add an audit row to the current transaction; the caller's commit writes it.
 
+    The flush links it into the audit hash chain (``lms.audit_chain``), after any row recorded
+    before it.
+
     ``actor`` defaults to the logged-in user. ``detail`` must never hold health information
     beyond ids: the audit log is itself read by admins.
     """
