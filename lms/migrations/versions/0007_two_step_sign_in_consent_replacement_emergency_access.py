@@ -1,7 +1,7 @@
 """two-step sign-in, consent replacement, emergency access; no more account lockout
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-27 06:00:00
 
 - ``user``: TOTP secret, pending secret, last accepted time step, enabled date; the lockout
@@ -19,7 +19,7 @@ from lms.models.base import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = "0007"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
