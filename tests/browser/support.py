@@ -332,6 +332,97 @@ def _session_errors(page, server) -> None:  # noqa: ANN001
     page.wait_for_load_state()
 
 
+MFA_EMAIL = "two.step@example.org"
+
+
+def _mfa_user(server: LiveServer) -> str:
+    """A family member with two-step sign-in on (made once); returns the TOTP secret."""
+    import pyotp
+    from sqlalchemy import select
+
+    from lms import clock
+    from lms.auth import services
+    from lms.extensions import db
+    from lms.models import User
+    from lms.passwords import hash_password
+
+    def make():  # noqa: ANN202
+        user = db.session.scalar(select(User).where(User.email == MFA_EMAIL))
+        if user is None:
+            user = services.create_user(
+                email=MFA_EMAIL, display_name="Two Step", role="family", password=None
+            )
+            user.password_hash = hash_password(DEMO_PASSWORD)
+            user.totp_secret = pyotp.random_base32()
+            user.mfa_enabled_at = clock.utcnow()
+            db.session.commit()
+        return user.totp_secret
+
+    return server.run(make)
+
+
+def _code_page(page, server) -> None:  # noqa: ANN001
+    _mfa_user(server)
+    sign_in(page, server.url, MFA_EMAIL)
+
+
+def _code_errors(page, server) -> None:  # noqa: ANN001
+    _code_page(page, server)
+    page.get_by_label("Code").fill("123")
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_load_state()
+
+
+def _fresh_member(server: LiveServer) -> str:
+    """A new family account (for pages that change the account, like turning on two-step
+    sign-in), so no other test's account changes under it."""
+    import secrets
+
+    from lms.auth import services
+    from lms.extensions import db
+    from lms.passwords import hash_password
+
+    email = f"member.{secrets.token_hex(4)}@example.org"
+
+    def make():  # noqa: ANN202
+        user = services.create_user(
+            email=email, display_name="New Member", role="family", password=None
+        )
+        user.password_hash = hash_password(DEMO_PASSWORD)
+        db.session.commit()
+
+    server.run(make)
+    return email
+
+
+def _setup_page(page, server) -> None:  # noqa: ANN001
+    sign_in(page, server.url, _fresh_member(server))
+    page.goto(server.url + "/auth/two-step/setup")
+
+
+def _recovery_codes(page, server) -> None:  # noqa: ANN001
+    import pyotp
+
+    _setup_page(page, server)
+    secret = page.locator("code.setup-key").inner_text().replace(" ", "")
+    page.get_by_label("6-digit code from the app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    page.wait_for_load_state()
+
+
+def _emergency_form(page, server) -> None:  # noqa: ANN001
+    page.goto(f"{server.url}/admin/emergency/{_demo_patient_id(server)}")
+
+
+def _patient_under_emergency_access(page, server) -> None:  # noqa: ANN001
+    _emergency_form(page, server)
+    page.get_by_label("Why do you need to open this patient's records?").fill(
+        "The care team cannot be reached and the family called about an urgent concern."
+    )
+    page.get_by_role("button", name="Open the records").click()
+    page.wait_for_load_state()
+
+
 PAGE_TYPES = [
     PageType("login", None, _goto("/auth/login")),
     PageType("login-errors", None, _login_errors),
@@ -374,6 +465,14 @@ PAGE_TYPES = [
     PageType("admin-staff", "admin", _goto("/admin/staff")),
     PageType("admin-caseloads", "admin", _goto("/admin/caseloads")),
     PageType("admin-audit", "admin", _goto("/admin/audit")),
+    PageType("admin-emergency-form", "admin", _emergency_form),
+    PageType("patient-page-emergency-access", "admin", _patient_under_emergency_access),
+    PageType("account-security", "family", _goto("/auth/security")),
+    PageType("confirm-password", "family", _goto("/auth/confirm?next=/auth/security")),
+    PageType("two-step-setup", None, _setup_page),
+    PageType("two-step-recovery-codes", None, _recovery_codes),
+    PageType("two-step-code", None, _code_page),
+    PageType("two-step-code-errors", None, _code_errors),
 ]
 
 
