@@ -76,6 +76,22 @@ def deactivate_user_command(email: str) -> None:
     click.echo(f"Deactivated {user.email}")
 
 
+@users_cli.command("reset-two-step")
+@click.argument("email")
+def reset_two_step_command(email: str) -> None:
+    """Turn off two-step sign-in after a lost phone (audited; signs the person out)."""
+    from lms.auth import mfa
+
+    user = db.session.scalars(User.by_email(email)).first()
+    if user is None:
+        raise click.ClickException(f"no account for {normalize_email(email)}")
+    if not user.mfa_enabled and not user.totp_pending_secret:
+        click.echo(f"{user.email} has no two-step sign-in; nothing changed")
+        return
+    mfa.disable(user, actor=None)
+    click.echo(f"Two-step sign-in of {user.email} was reset; they set it up at next sign-in")
+
+
 def demo_password() -> str:
     while True:
         words = [secrets.choice(_WORDS) for _ in range(3)]

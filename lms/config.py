@@ -85,7 +85,6 @@ def from_environment(instance_path: str) -> dict:
         "STAFF_MFA_REQUIRED": _bool(os.environ.get("STAFF_MFA_REQUIRED"), production),
         # Sensitive actions ask for the password (and code) again when the last check is older.
         "REAUTH_MINUTES": _int("REAUTH_MINUTES", 10),
-        "EMERGENCY_ACCESS_MINUTES": _int("EMERGENCY_ACCESS_MINUTES", 60),
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), production),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "NEEDS_HELP_INACTIVE_DAYS": _int("NEEDS_HELP_INACTIVE_DAYS", 7),

@@ -288,3 +288,26 @@ def test_current_password_guessing_is_limited(app, client):
         answers.append(response.status_code)
     assert answers[:5] == [200] * 5 and answers[5:] == [429, 429]
     assert actions(app).count("account.password_change_failed") == 5
+
+
+def test_operator_command_resets_two_step_sign_in(app, runner):
+    import pyotp as _pyotp
+
+    member = make_user("family")
+    with app.app_context():
+        user = db.session.get(User, member.id)
+        user.totp_secret = _pyotp.random_base32()
+        user.mfa_enabled_at = clock.utcnow()
+        db.session.commit()
+    result = runner.invoke(args=["users", "reset-two-step", member.email])
+    assert result.exit_code == 0, result.output
+    assert "was reset" in result.output
+    with app.app_context():
+        user = db.session.get(User, member.id)
+        assert user.totp_secret is None and user.session_version == 2
+        row = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "mfa.reset")).one()
+        assert row.actor_id is None and row.detail == "operator command"
+    again = runner.invoke(args=["users", "reset-two-step", member.email])
+    assert "nothing changed" in again.output
+    missing = runner.invoke(args=["users", "reset-two-step", "nobody@example.org"])
+    assert missing.exit_code != 0

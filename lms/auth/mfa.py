@@ -103,17 +103,20 @@ def regenerate_recovery_codes(user: User) -> list[str]:
     return codes
 
 
-def disable(user: User, *, actor: User) -> None:
-    """Turn two-step sign-in off (the user's own choice, or an admin's reset after a lost
-    phone). An admin's reset signs the user out everywhere."""
+def disable(user: User, *, actor: User | None) -> None:
+    """Turn two-step sign-in off (the user's own choice, or a reset after a lost phone by an
+    admin or, with ``actor=None``, the operator's command). A reset signs the user out
+    everywhere."""
     user.totp_secret = None
     user.totp_pending_secret = None
     user.totp_last_counter = None
     user.mfa_enabled_at = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    if actor.id != user.id:
+    if actor is None or actor.id != user.id:
         end_all_sessions(user)
-        audit.record("mfa.reset", actor=actor, subject=user)
+        audit.record(
+            "mfa.reset", actor=actor, subject=user, detail=None if actor else "operator command"
+        )
     else:
         audit.record("mfa.disabled", actor=user, subject=user)
     db.session.commit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms import clock
@@ -101,3 +101,14 @@ class QuizAnswer(db.Model):
     @property
     def chosen_indices(self) -> frozenset[int]:
         return frozenset(int(c) for c in self.chosen.split(",") if c != "")
+
+
+class ResultImmutableError(RuntimeError):
+    """A submitted knowledge-check result is a record of what happened; it is never edited
+    (HIPAA 164.312(c)(1), integrity). A new attempt is a new row."""
+
+
+@event.listens_for(QuizAttempt, "before_update")
+@event.listens_for(QuizAnswer, "before_update")
+def _results_are_immutable(mapper, connection, target):  # noqa: ANN001, ANN202
+    raise ResultImmutableError("submitted knowledge-check results cannot be changed")
