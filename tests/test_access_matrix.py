@@ -50,6 +50,7 @@ RULES: dict[str, set[str] | str] = {
     "auth.forgot": "public",
     "auth.reset": "public",  # a signed, single-use link; an invalid one is a 400
     "auth.reminders_off": "public",  # a signed link from a reminder email
+    "auth.confirm_email": "public",  # a signed link sent to a new email address
     "invite.accept": "public",
     "core.home": SIGNED_IN,
     "core.staff_home": STAFF,

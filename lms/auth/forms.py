@@ -14,7 +14,7 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
@@ -122,3 +122,20 @@ class ConfirmForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that does one thing (CSRF only)."""
+
+
+class EmailChangeForm(FlaskForm):
+    new_email = EmailField(
+        _l("New email address"),
+        validators=[
+            DataRequired(),
+            Email(message=_l("Enter an email address, like name@example.org.")),
+            Length(max=254),
+        ],
+        description=_l("We send a link there. Nothing changes until you open it."),
+    )
+    submit = SubmitField(_l("Send the link"))
+
+
+class ConfirmEmailForm(FlaskForm):
+    submit = SubmitField(_l("Use this address from now on"))

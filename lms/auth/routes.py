@@ -24,7 +24,9 @@ from lms.auth.forms import (
     ActionForm,
     ChangePasswordForm,
     CodeForm,
+    ConfirmEmailForm,
     ConfirmForm,
+    EmailChangeForm,
     ForgotPasswordForm,
     LoginForm,
     PreferencesForm,
@@ -311,6 +313,24 @@ def security_page():
     user = current_user._get_current_object()  # noqa: SLF001
     pw = ChangePasswordForm(prefix="pw")
     action = ActionForm(prefix="mfa")
+    em = EmailChangeForm(prefix="em")
+    if request.method == "POST" and "em-submit" in request.form and em.validate():
+        if normalize_email(em.new_email.data) == user.email:
+            em.new_email.errors.append(_("That is already your email address."))
+        else:
+            outbox_id = services.request_email_change(user, em.new_email.data)
+            if outbox_id is not None:
+                from lms.mail.outbox import send_now
+
+                send_now(outbox_id)
+            # The same answer whether or not the address belongs to someone else.
+            flash(
+                _(
+                    "We sent a link to the new address. Open it within 24 hours to start "
+                    "using that address; until then nothing changes."
+                )
+            )
+            return redirect(url_for("auth.security"))
     if request.method == "POST" and "pw-submit" in request.form and pw.validate():
         if not verify_password(user.password_hash, pw.current_password.data):
             g.code_failed = True
@@ -348,10 +368,36 @@ def security_page():
     return render_template(
         "auth/security.html",
         pw=pw,
+        em=em,
         action=action,
         required=mfa_rules.required_for(user),
         remaining=mfa_rules.remaining_recovery_codes(user) if user.mfa_enabled else 0,
     )
+
+
+@bp.route("/email/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    """Public: the link sent to a new address. GET asks (mail scanners only look), POST
+    switches the sign-in email, tells the old address and signs the person out everywhere."""
+    from lms.mail.outbox import send_now
+    from lms.mail.tokens import email_change_for_token
+
+    user = email_change_for_token(token)
+    if user is None:
+        return render_template("auth/email_confirm.html", form=None, invalid=True), 400
+    form = ConfirmEmailForm()
+    if form.validate_on_submit():
+        try:
+            notice_id = services.confirm_email_change(user)
+        except services.EmailTakenError:
+            db.session.rollback()
+            return render_template("auth/email_confirm.html", form=None, invalid=True), 400
+        if notice_id is not None:
+            send_now(notice_id)
+        end_this_session()
+        flash(_("Your email address is changed. Sign in with the new one."))
+        return redirect(url_for("auth.login"))
+    return render_template("auth/email_confirm.html", form=form, invalid=False)
 
 
 # --- forgotten password -------------------------------------------------------------------

@@ -139,3 +139,54 @@ def set_reminders(user: User, enabled: bool, *, via: str) -> bool:
     )
     db.session.commit()
     return True
+
+
+def request_email_change(user: User, new_email: str) -> int | None:
+    """Send a confirmation link to the new address; nothing changes until it is used.
+
+    When the address already belongs to an account nothing is sent, but the caller answers
+    exactly the same, so the form cannot be used to find out who has an account."""
+    from lms.mail.messages import queue_email_change
+
+    new_email = normalize_email(new_email)
+    taken = db.session.scalars(User.by_email(new_email)).first() is not None
+    outbox_id = None
+    if not taken:
+        user.pending_email = new_email  # an earlier link, for another address, stops working
+        outbox_id = queue_email_change(user)
+    audit.record(
+        "account.email_change_requested",
+        actor=user,
+        subject=user,
+        outcome="failure" if taken else "success",
+        detail="address already in use" if taken else None,
+    )
+    db.session.commit()
+    return outbox_id
+
+
+class EmailTakenError(ValueError):
+    pass
+
+
+def confirm_email_change(user: User) -> int | None:
+    """Switch the sign-in email (from the confirmation link) and tell the old address; the
+    old address's notice id is returned for sending. Every session ends: the person signs
+    in again with the new address."""
+    from sqlalchemy.exc import IntegrityError
+
+    from lms.mail.messages import queue_email_changed_notice
+
+    old_email = user.email
+    user.email = normalize_email(user.pending_email or "")
+    user.pending_email = None
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise EmailTakenError(user.email) from None
+    end_all_sessions(user)
+    notice_id = queue_email_changed_notice(user, old_email)
+    audit.record("account.email_changed", actor=user, subject=user)
+    db.session.commit()
+    return notice_id

@@ -122,6 +122,56 @@ def queue_password_reset(user: User) -> int | None:
     )
 
 
+# --- changing one's sign-in email ------------------------------------------------------
+
+
+def queue_email_change(user: User) -> int | None:
+    """The confirmation link, sent to the new address ``user.pending_email``."""
+    new_email = user.pending_email
+    url = external_url("auth.confirm_email", token=tokens.email_change_token(user))
+    window = int(clock.utcnow().timestamp()) // (RESET_THROTTLE_MINUTES * 60)
+    with force_locale(_locale(user)):
+        subject = _("Confirm your new email address")
+        message = render(
+            "email_change",
+            subject,
+            _("Confirm that this is the address you want to sign in with."),
+            url=url,
+            hours=tokens.EMAIL_CHANGE_MINUTES // 60,
+        )
+    return outbox.enqueue(
+        kind="email_change",
+        dedupe_key=f"email_change:{user.id}:{window}:{new_email}",
+        recipient=new_email,
+        user_id=user.id,
+        subject=message.subject,
+        text=message.text,
+        html=message.html,
+        sensitive=True,
+    )
+
+
+def queue_email_changed_notice(user: User, old_email: str) -> int | None:
+    """Tell the old address that the sign-in email changed, in case it was not them."""
+    with force_locale(_locale(user)):
+        subject = _("Your sign-in email was changed")
+        message = render(
+            "email_changed",
+            subject,
+            _("The email address for signing in to your account was changed."),
+            forgot_url=external_url("auth.forgot"),
+        )
+    return outbox.enqueue(
+        kind="email_changed",
+        dedupe_key=f"email_changed:{user.id}:{int(clock.utcnow().timestamp())}",
+        recipient=old_email,
+        user_id=user.id,
+        subject=message.subject,
+        text=message.text,
+        html=message.html,
+    )
+
+
 # --- reminders ---------------------------------------------------------------------------
 
 

@@ -19,6 +19,8 @@ from lms.models import User
 
 RESET_SALT = "lms.password-reset"
 REMINDERS_OFF_SALT = "lms.reminders-off"
+EMAIL_CHANGE_SALT = "lms.email-change"
+EMAIL_CHANGE_MINUTES = 24 * 60
 
 
 class _ClockSigner(TimestampSigner):
@@ -75,3 +77,38 @@ def user_for_reminders_off_token(token: str) -> User | None:
     if not isinstance(user_id, int):
         return None
     return db.session.get(User, user_id)
+
+
+def _email_change_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt=EMAIL_CHANGE_SALT, signer=_ClockSigner
+    )
+
+
+def _email_change_fingerprint(user: User) -> str:
+    material = f"{_fingerprint(user)}|{user.pending_email or ''}"
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def email_change_token(user: User) -> str:
+    """A link for the new address (``user.pending_email``): it proves the person can read
+    mail there. It carries no address, and stops working once used, once another address is
+    asked for, or once the password changes."""
+    return _email_change_serializer().dumps({"u": user.id, "f": _email_change_fingerprint(user)})
+
+
+def email_change_for_token(token: str) -> User | None:
+    """The user whose pending address this valid, unused, unexpired link confirms."""
+    try:
+        data = _email_change_serializer().loads(token or "", max_age=EMAIL_CHANGE_MINUTES * 60)
+    except BadSignature:  # also SignatureExpired
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    user = db.session.get(User, data["u"])
+    if user is None or not user.active or not user.pending_email:
+        return None
+    if not hmac.compare_digest(str(data.get("f", "")), _email_change_fingerprint(user)):
+        return None
+    return user

@@ -52,6 +52,9 @@ class User(UserMixin, db.Model):
     totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_counter: Mapped[int | None] = mapped_column(BigInteger)
     mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A new sign-in address waiting for its confirmation link to be opened; kept here so the
+    # link itself carries no address (links end up in logs).
+    pending_email: Mapped[str | None] = mapped_column(String(254))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
     updated_at: Mapped[datetime] = mapped_column(

@@ -4,7 +4,8 @@ Revision ID: 0007
 Revises: 0005
 Create Date: 2026-11-27 06:00:00
 
-- ``user``: TOTP secret, pending secret, last accepted time step, enabled date; the lockout
+- ``user``: TOTP secret, pending secret, last accepted time step, enabled date, an email
+  address waiting for confirmation; the lockout
   columns go (a lock anyone could trigger was a denial of service; throttling replaced it).
 - ``recovery_code``: single-use codes, hashed.
 - ``consent``: ``superseded_at`` / ``superseded_by_id``; of several active consents for one
@@ -30,6 +31,7 @@ def upgrade():
         batch.add_column(sa.Column("totp_pending_secret", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("totp_last_counter", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("mfa_enabled_at", UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("pending_email", sa.String(length=254), nullable=True))
         batch.drop_column("failed_logins")
         batch.drop_column("locked_until")
 
@@ -131,6 +133,7 @@ def downgrade():
         batch.add_column(
             sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
         )
+        batch.drop_column("pending_email")
         batch.drop_column("mfa_enabled_at")
         batch.drop_column("totp_last_counter")
         batch.drop_column("totp_pending_secret")
