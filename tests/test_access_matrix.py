@@ -159,7 +159,7 @@ def url_for_rule(rule, ids) -> str:
     for arg in rule.arguments:
         value = ids.get(arg, 1)
         url = url.replace(f"<{arg}>", str(value))
-        for converter in ("int", "path", "string"):
+        for converter in ("id", "int", "path", "string"):
             url = url.replace(f"<{converter}:{arg}>", str(value))
     return url
 

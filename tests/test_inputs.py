@@ -5,10 +5,14 @@ Each test here was a 500 before its fix; ``tests/test_fuzz.py`` looks for more.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from lms import create_app
 from lms.passwords import MAX_LENGTH, password_problems
-from tests.helpers import PASSWORD, login, make_user, post_form
+from tests.conftest import _test_config
+from tests.helpers import PASSWORD, csrf_token, login, make_user, post_form
 
 # A strong sentence, cut to any length from 12 to 128 characters.
 SENTENCE = (
@@ -41,3 +45,33 @@ def test_a_long_password_can_be_chosen_on_the_account_page(app, client):
     assert response.status_code == 302
     other = app.test_client()
     assert login(other, user.email, new).status_code == 302
+
+
+# --- ids in URLs ---------------------------------------------------------------------------
+
+# Beyond PostgreSQL's INTEGER, beyond 64 bits, not ASCII digits, zero, padded.
+BAD_IDS = ["2147483648", "99999999999999999999", "²", "٣", "0", "-1", "007", "1.0"]
+OTHER_ARGS = {"slug": "first-steps", "key": "what-a-trigger-is"}
+ID_RULES = [
+    r
+    for r in create_app(_test_config("sqlite://")).url_map.iter_rules()
+    if any(arg.endswith("_id") for arg in r.arguments)
+]
+
+
+@pytest.mark.parametrize("rule", ID_RULES, ids=lambda r: f"{r.endpoint}:{r.rule}")
+def test_ids_out_of_range_or_not_plain_digits_are_404(app, client, rule):
+    admin = make_user("admin")
+    login(client, admin.email)
+    token = csrf_token(client, "/auth/account")
+    for bad in BAD_IDS:
+        url = rule.rule
+        for arg in rule.arguments:
+            value = bad if arg.endswith("_id") else OTHER_ARGS.get(arg, "x")
+            url = re.sub(rf"<(?:\w+:)?{arg}>", value, url)
+        if "GET" in rule.methods:
+            response = client.get(url)
+        else:
+            response = client.post(url, data={"csrf_token": token})
+        response.close()
+        assert response.status_code == 404, f"{url}: {response.status_code}"

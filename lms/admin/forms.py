@@ -16,11 +16,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
+from lms.inputs import MAX_ID
 from lms.models import Role
 
 BAD_DATE = _l("Enter a date as YYYY-MM-DD, for example 2025-03-14.")
 CHOOSE_ACTIVE_CLINICIAN = _l("Choose an active clinician from the list.")
-MAX_ID = 2**31 - 1  # larger ids would overflow an INTEGER column on PostgreSQL
 
 
 def _strip(value: str | None) -> str | None:

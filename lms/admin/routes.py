@@ -104,12 +104,12 @@ def _set_active(user_id: int, active: bool):  # noqa: ANN202
     return redirect(url_for("admin.staff"))
 
 
-@bp.route("/staff/<int:user_id>/deactivate", methods=["POST"])
+@bp.route("/staff/<id:user_id>/deactivate", methods=["POST"])
 def deactivate(user_id: int):
     return _set_active(user_id, False)
 
 
-@bp.route("/staff/<int:user_id>/reactivate", methods=["POST"])
+@bp.route("/staff/<id:user_id>/reactivate", methods=["POST"])
 def reactivate(user_id: int):
     return _set_active(user_id, True)
 
@@ -168,7 +168,7 @@ def _back_to(patient_id: int):  # noqa: ANN202
     return redirect(url_for("admin.caseloads", status="all", _anchor=f"patient-{patient_id}"))
 
 
-@bp.route("/caseloads/<int:patient_id>/add", methods=["POST"])
+@bp.route("/caseloads/<id:patient_id>/add", methods=["POST"])
 def care_team_add(patient_id: int):
     patient = db.get_or_404(Patient, patient_id)
     form = _add_form(patient.id, services.clinicians(active_only=True))
@@ -191,7 +191,7 @@ def care_team_add(patient_id: int):
     return _back_to(patient.id)
 
 
-@bp.route("/caseloads/<int:patient_id>/remove", methods=["POST"])
+@bp.route("/caseloads/<id:patient_id>/remove", methods=["POST"])
 def care_team_remove(patient_id: int):
     patient = db.get_or_404(Patient, patient_id)
     form = CareTeamRemoveForm()

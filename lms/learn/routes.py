@@ -269,7 +269,7 @@ def check(slug: str):
     return redirect(url_for("learn.attempt", slug=slug, attempt_id=submitted.attempt.id))
 
 
-@bp.route("/modules/<slug>/attempts/<int:attempt_id>")
+@bp.route("/modules/<slug>/attempts/<id:attempt_id>")
 def attempt(slug: str, attempt_id: int):
     """One of the learner's own attempts: score, pass mark and every answer's feedback."""
     mod = module_or_404(slug)
