@@ -12,7 +12,7 @@ import pytest
 from lms import create_app
 from lms.passwords import MAX_LENGTH, password_problems
 from tests.conftest import _test_config
-from tests.helpers import PASSWORD, csrf_token, login, make_user, post_form
+from tests.helpers import PASSWORD, csrf_token, login, make_patient, make_user, post_form, text_of
 
 # A strong sentence, cut to any length from 12 to 128 characters.
 SENTENCE = (
@@ -75,3 +75,30 @@ def test_ids_out_of_range_or_not_plain_digits_are_404(app, client, rule):
             response = client.post(url, data={"csrf_token": token})
         response.close()
         assert response.status_code == 404, f"{url}: {response.status_code}"
+
+
+# --- query parameters ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["²", "٣", "-5", "0", "1e3", "9" * 5000, "", "１"])
+def test_caseload_page_number_that_is_not_a_number_shows_a_page(app, client, page):
+    clinician = make_user("clinician")
+    make_patient(clinician, name="Listed Person")
+    login(client, clinician.email)
+    response = client.get("/clinic/", query_string={"page": page})
+    assert response.status_code == 200
+    assert "Listed Person" in text_of(response)
+
+
+def test_caseload_filters_outside_the_choices_fall_back_to_the_defaults(client):
+    clinician = make_user("clinician")
+    make_patient(clinician, name="Active Person")
+    login(client, clinician.email)
+    page = text_of(
+        client.get("/clinic/", query_string={"status": "<b>", "show": "x", "sort": "¯\\_(ツ)_/¯"})
+    )
+    assert "Active Person" in page
+    assert '<option value="active" selected>' in page
+    assert '<option value="all" selected>' in page
+    assert '<option value="needs_help" selected>' in page
+    assert "%3Cb%3E" not in page and "&lt;b&gt;" not in page

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from lms import audit, clock
+from lms import audit, clock, inputs
 from lms.admin import services
 from lms.admin.forms import (
     ActionForm,
@@ -144,9 +144,7 @@ def _move_form(everyone: list[User], active: list[User]) -> MoveCaseloadForm:
 
 @bp.route("/caseloads")
 def caseloads():
-    show = request.args.get("status", "active")
-    if show not in ("active", "discharged", "all"):
-        show = "active"
+    show = inputs.choice("status", ("active", "discharged", "all"), "active")
     # Patients' names are shown: record the viewing before loading (a commit afterwards
     # would expire everything loaded into one query per row).
     audit.record("admin.caseloads.view", detail=f"status={show}")
@@ -272,7 +270,7 @@ def _filter_args(filters: services.AuditFilters) -> dict[str, str]:
 def audit_log():
     users = services.all_users()
     form, filters = _audit_filters(users)
-    page = min(max(request.args.get("page", 1, type=int), 1), 100_000)
+    page = inputs.page_number()
     result = services.audit_page(_me(), filters, page, users)
     return render_template(
         "admin/audit.html",

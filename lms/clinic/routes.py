@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from lms import access, audit, clock
+from lms import access, audit, clock, inputs
 from lms.clinic import insight, services, session_log
 from lms.clinic.forms import (
     ActionForm,
@@ -61,10 +61,10 @@ PER_PAGE = 25
 @bp.route("/")
 def caseload():
     """The caseload dashboard: one row per family, needs-help flags first (admins: all)."""
-    status = request.args.get("status", "active")
-    show = request.args.get("show", "all")
-    sort = request.args.get("sort", "needs_help")
-    page = _page_number()
+    status = inputs.choice("status", ("active", "discharged", "all"), "active")
+    show = inputs.choice("show", ("all", "needs_help", "overdue"), "all")
+    sort = inputs.choice("sort", tuple(insight.SORTS), "needs_help")
+    page = inputs.page_number()
     rows = insight.caseload_rows(_me(), status=status)
     rows = insight.filter_and_sort(rows, show=show, sort=sort)
     pages = max(1, -(-len(rows) // PER_PAGE))
@@ -90,11 +90,6 @@ def _audit_after_render(action: str, **kwargs) -> None:
     make the template reload them one query at a time."""
     audit.record(action, **kwargs)
     db.session.commit()
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
