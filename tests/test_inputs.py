@@ -8,11 +8,23 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import func, select
 
 from lms import create_app
+from lms.extensions import db
+from lms.models import Assignment
 from lms.passwords import MAX_LENGTH, password_problems
 from tests.conftest import _test_config
-from tests.helpers import PASSWORD, csrf_token, login, make_patient, make_user, post_form, text_of
+from tests.helpers import (
+    PASSWORD,
+    csrf_token,
+    login,
+    make_family,
+    make_patient,
+    make_user,
+    post_form,
+    text_of,
+)
 
 # A strong sentence, cut to any length from 12 to 128 characters.
 SENTENCE = (
@@ -102,3 +114,36 @@ def test_caseload_filters_outside_the_choices_fall_back_to_the_defaults(client):
     assert '<option value="all" selected>' in page
     assert '<option value="needs_help" selected>' in page
     assert "%3Cb%3E" not in page and "&lt;b&gt;" not in page
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+
+def test_a_due_date_in_year_9999_is_a_message_and_assigns_nothing(app, client):
+    clinician = make_user("clinician")
+    patient = make_patient(clinician)
+    family = make_user("family")
+    make_family(patient, family)
+    login(client, clinician.email)
+    url = f"/clinic/patients/{patient.id}/assign"
+    response = post_form(
+        client,
+        url,
+        {"what": "path:test-path", "learners": [str(family.id)], "due_on": "9999-12-31"},
+    )
+    assert response.status_code == 200
+    assert "Enter a date between 1900-01-01 and 2099-12-31." in text_of(response)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Assignment.id))) == 0
+
+
+@pytest.mark.parametrize("path", ["/admin/audit", "/admin/audit.csv"])
+def test_an_audit_filter_date_in_year_9999_is_a_message(client, path):
+    admin = make_user("admin")
+    login(client, admin.email)
+    response = client.get(path, query_string={"date_from": "0001-01-01", "date_to": "9999-12-31"})
+    assert response.status_code == 200
+    if path == "/admin/audit":
+        page = text_of(response)
+        assert "Enter a date between 1900-01-01 and 2099-12-31." in page
+        assert 'id="date_from-error"' in page and 'id="date_to-error"' in page

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     EmailField,
     IntegerField,
     PasswordField,
@@ -16,10 +15,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
+from lms.forms import DateField
 from lms.inputs import MAX_ID
 from lms.models import Role
 
-BAD_DATE = _l("Enter a date as YYYY-MM-DD, for example 2025-03-14.")
 CHOOSE_ACTIVE_CLINICIAN = _l("Choose an active clinician from the list.")
 
 
@@ -129,14 +128,9 @@ class AuditFilterForm(FlaskForm):
     )
     action = SelectField(_l("Action"), validate_choice=True)
     date_from = DateField(
-        _l("From (YYYY-MM-DD)"),
-        validators=[Optional()],
-        description=_l("Dates are in UTC."),
-        invalid_value_message=BAD_DATE,
+        _l("From (YYYY-MM-DD)"), validators=[Optional()], description=_l("Dates are in UTC.")
     )
-    date_to = DateField(
-        _l("To (YYYY-MM-DD), inclusive"), validators=[Optional()], invalid_value_message=BAD_DATE
-    )
+    date_to = DateField(_l("To (YYYY-MM-DD), inclusive"), validators=[Optional()])
 
     def validate_date_to(self, field: DateField) -> None:
         start = self.date_from.data

@@ -1,0 +1,35 @@
+"""Form building blocks every form uses, so a rule about input is kept in one place."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField as _DateField
+from wtforms.validators import ValidationError
+
+# Dates people type: wide enough for any birth, signature or due date, narrow enough that
+# date arithmetic (a due date plus weeks, a filter's end plus a day) never leaves the calendar.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+BAD_DATE = _l("Enter a date as YYYY-MM-DD, for example 2025-03-14.")
+
+
+class DateField(_DateField):
+    """A date typed as YYYY-MM-DD between ``EARLIEST_DATE`` and ``LATEST_DATE``; anything else
+    is a message beside the field."""
+
+    def __init__(self, label=None, validators=None, invalid_value_message=None, **kwargs) -> None:  # noqa: ANN001, ANN003
+        super().__init__(
+            label, validators, invalid_value_message=invalid_value_message or BAD_DATE, **kwargs
+        )
+
+    def pre_validate(self, form) -> None:  # noqa: ANN001
+        if self.data is not None and not EARLIEST_DATE <= self.data <= LATEST_DATE:
+            raise ValidationError(
+                _l(
+                    "Enter a date between %(start)s and %(end)s.",
+                    start=EARLIEST_DATE.isoformat(),
+                    end=LATEST_DATE.isoformat(),
+                )
+            )
