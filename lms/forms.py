@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import DateField as _DateField
 from wtforms.validators import ValidationError
 
@@ -13,6 +15,27 @@ from wtforms.validators import ValidationError
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2099, 12, 31)
 BAD_DATE = _l("Enter a date as YYYY-MM-DD, for example 2025-03-14.")
+
+# Control characters no keyboard types: PostgreSQL refuses NUL in any text, and none of them
+# belongs in a name, an email or a note. Tab and line breaks are ordinary text.
+UNSAVEABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+HIDDEN_CHARACTER = _l("This contains an invisible character that can't be saved. Please retype it.")
+
+
+class BaseForm(FlaskForm):
+    """Every form's base: text that holds a character no database keeps is a message beside
+    its field (instead of an error page when the database refuses it)."""
+
+    def validate(self, extra_validators=None) -> bool:  # noqa: ANN001
+        valid = super().validate(extra_validators=extra_validators)
+        for field in self:
+            if field.type == "CSRFTokenField":
+                continue
+            values = field.data if isinstance(field.data, list | tuple) else [field.data]
+            if any(isinstance(v, str) and UNSAVEABLE.search(v) for v in values):
+                field.errors = [*field.errors, HIDDEN_CHARACTER]
+                valid = False
+        return valid
 
 
 class DateField(_DateField):

@@ -5,14 +5,17 @@ Each test here was a 500 before its fix; ``tests/test_fuzz.py`` looks for more.
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
+from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from lms import create_app
 from lms.extensions import db
-from lms.models import Assignment
+from lms.forms import BaseForm
+from lms.models import Assignment, Patient
 from lms.passwords import MAX_LENGTH, password_problems
 from tests.conftest import _test_config
 from tests.helpers import (
@@ -147,3 +150,64 @@ def test_an_audit_filter_date_in_year_9999_is_a_message(client, path):
         page = text_of(response)
         assert "Enter a date between 1900-01-01 and 2099-12-31." in page
         assert 'id="date_from-error"' in page and 'id="date_to-error"' in page
+
+
+# --- characters no database keeps ----------------------------------------------------------
+
+HIDDEN = "Sam\x00Example"
+HIDDEN_MESSAGE = "invisible character"
+
+
+def test_a_name_with_a_nul_character_is_a_message_and_saves_nothing(app, client):
+    clinician = make_user("clinician")
+    login(client, clinician.email)
+    response = post_form(
+        client,
+        "/clinic/patients/new",
+        {"display_name": HIDDEN, "record_number": "R\x01", "enrolled_on": "2025-03-14"},
+    )
+    assert response.status_code == 200
+    page = text_of(response)
+    assert HIDDEN_MESSAGE in page
+    assert 'id="display_name-error"' in page and 'id="record_number-error"' in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Patient.id))) == 0
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/forgot"])
+def test_an_email_with_a_nul_character_is_a_message(client, path):
+    response = post_form(client, path, {"email": "a\x00b@example.org", "password": PASSWORD})
+    assert response.status_code == 200
+    assert HIDDEN_MESSAGE in text_of(response)
+
+
+def test_tabs_and_line_breaks_are_kept(app, client):
+    clinician = make_user("clinician")
+    patient = make_patient(clinician)
+    family = make_user("family")
+    make_family(patient, family)
+    login(client, clinician.email)
+    note = "Line one\r\nLine two\twith a tab"
+    response = post_form(
+        client,
+        f"/clinic/patients/{patient.id}/assign",
+        {"what": "module:first-steps", "learners": [str(family.id)], "note": note},
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(Assignment.note)).one() == note
+
+
+def test_every_form_checks_for_characters_no_database_keeps():
+    """A new form that skips ``BaseForm`` would let a NUL reach PostgreSQL (an error page)."""
+    for module in ("admin", "auth", "clinic", "invite", "learn"):
+        importlib.import_module(f"lms.{module}.routes")  # defines or imports every form
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = [c for c in subclasses(FlaskForm) if c.__module__.startswith("lms.")]
+    assert len(ours) > 20
+    assert [c.__qualname__ for c in ours if not issubclass(c, BaseForm) and c is not BaseForm] == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     IntegerField,
@@ -15,7 +14,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from lms.forms import DateField
+from lms.forms import BaseForm, DateField
 from lms.inputs import MAX_ID
 from lms.models import Role
 
@@ -42,18 +41,18 @@ class ClinicianField(SelectField):
         except ValueError as exc:
             raise ValueError(self.invalid_message) from exc
 
-    def pre_validate(self, form: FlaskForm) -> None:
+    def pre_validate(self, form: BaseForm) -> None:
         try:
             super().pre_validate(form)
         except ValidationError as exc:
             raise ValidationError(self.invalid_message) from exc
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     """A CSRF-protected button."""
 
 
-class StaffForm(FlaskForm):
+class StaffForm(BaseForm):
     email = EmailField(
         _l("Email"),
         validators=[
@@ -88,17 +87,17 @@ class StaffForm(FlaskForm):
     submit = SubmitField(_l("Create account"))
 
 
-class CareTeamAddForm(FlaskForm):
+class CareTeamAddForm(BaseForm):
     """Add one clinician to one patient's care team (one form per patient, by prefix)."""
 
     clinician_id = ClinicianField(_l("Add a clinician"))
 
 
-class CareTeamRemoveForm(FlaskForm):
+class CareTeamRemoveForm(BaseForm):
     clinician_id = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=MAX_ID)])
 
 
-class MoveCaseloadForm(FlaskForm):
+class MoveCaseloadForm(BaseForm):
     from_clinician = ClinicianField(
         _l("Move every patient of"),
         invalid_message=_l("Choose a clinician from the list."),
@@ -115,7 +114,7 @@ class MoveCaseloadForm(FlaskForm):
             raise ValidationError(_l("Choose two different clinicians."))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(BaseForm):
     """GET filters for the audit log: no CSRF (nothing changes), bad values become messages."""
 
     class Meta:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -15,16 +14,30 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from lms.forms import UNSAVEABLE, BaseForm
 
-class LoginForm(FlaskForm):
+MAX_NEXT_LENGTH = 2048
+
+
+def _drop_unusable_next(value: str | None) -> str | None:
+    """A ``next`` that is very long or holds control characters is dropped (signing in then
+    goes home) instead of failing the form on a field nobody sees."""
+    if isinstance(value, str) and (len(value) > MAX_NEXT_LENGTH or UNSAVEABLE.search(value)):
+        return ""
+    return value
+
+
+class LoginForm(BaseForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
-    next = HiddenField()
+    next = HiddenField(filters=[_drop_unusable_next])
     submit = SubmitField(_l("Sign in"))
 
 
-class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+class ChangePasswordForm(BaseForm):
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=1024)]
+    )
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(max=1024)],
@@ -37,7 +50,7 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(BaseForm):
     locale = SelectField(
         _l("Language"),
         choices=[
@@ -50,7 +63,7 @@ class PreferencesForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(BaseForm):
     email = EmailField(
         _l("Email"),
         validators=[DataRequired(), Length(max=254)],
@@ -59,7 +72,7 @@ class ForgotPasswordForm(FlaskForm):
     submit = SubmitField(_l("Send me a link"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(BaseForm):
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(max=1024)],
@@ -72,10 +85,10 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set new password"))
 
 
-class RemindersForm(FlaskForm):
+class RemindersForm(BaseForm):
     reminders_enabled = BooleanField(_l("Email me when a reading is due soon or overdue"))
     submit = SubmitField(_l("Save"))
 
 
-class RemindersOffForm(FlaskForm):
+class RemindersOffForm(BaseForm):
     submit = SubmitField(_l("Turn off reminder emails"))
