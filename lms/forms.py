@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField as _DateField
-from wtforms.validators import ValidationError
+from wtforms import HiddenField
+from wtforms.validators import Length, ValidationError
 
 # Dates people type: wide enough for any birth, signature or due date, narrow enough that
 # date arithmetic (a due date plus weeks, a filter's end plus a day) never leaves the calendar.
@@ -56,3 +58,21 @@ class DateField(_DateField):
                     end=LATEST_DATE.isoformat(),
                 )
             )
+
+
+INCOMPLETE = _l("This form is incomplete. Please reload the page and try again.")
+
+
+class OnceForm(BaseForm):
+    """A form that creates something. Each rendering carries a fresh one-time
+    ``submit_token``; the action claims it first (``lms.submissions``), so the same rendered
+    form sent twice at once (a double click, a resend) does the work once and both answers
+    are the same. A post without one (a page from before tokens) gets a new one: it is
+    handled, just without that protection."""
+
+    submit_token = HiddenField(_l("Form"), validators=[Length(max=64, message=INCOMPLETE)])
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        if not self.submit_token.data:
+            self.submit_token.data = secrets.token_urlsafe(24)

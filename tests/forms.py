@@ -133,3 +133,19 @@ def form_posting_to(html: str, page: str, action: str) -> Form:
         if form.method == "post" and local_path(form.action, page).split("?")[0] == action:
             return form
     raise AssertionError(f"no form posting to {action} on {page}")
+
+
+def form_data(client, page: str, action: str, **values) -> dict:  # noqa: ANN001
+    """What a browser would send from the form on ``page`` that posts to ``action``: its
+    hidden fields as rendered (the CSRF token, the one-time ``submit_token``), plus
+    ``values``. Posting the result twice is a double click."""
+    response = client.get(page)
+    assert response.status_code == 200, page
+    form = form_posting_to(response.get_data(as_text=True), page, action)
+    data = {
+        name: f.values[0]
+        for name, f in form.fields.items()
+        if f.kind == "hidden" and f.values and f.values[0]
+    }
+    assert any(name.endswith("csrf_token") for name in data), f"no CSRF token on {page}"
+    return {**data, **values}

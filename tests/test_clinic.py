@@ -11,6 +11,7 @@ from sqlalchemy import select
 from lms import clock
 from lms.extensions import db
 from lms.models import Assignment, AuditEvent, Consent, FamilyLink, Invitation, Patient, User
+from tests.forms import form_data
 from tests.helpers import (
     csrf_token,
     login,
@@ -109,13 +110,25 @@ def test_enroll_creates_patient_on_caseload_and_audits(app, client, clinician):
 
 
 def test_enroll_double_submit_records_once(app, client, clinician):
-    token = csrf_token(client, "/clinic/patients/new")
-    data = {"display_name": "Twice", "enrolled_on": clock.today().isoformat(), "csrf_token": token}
-    first = client.post("/clinic/patients/new", data=data)
-    second = client.post("/clinic/patients/new", data=data)
+    url = "/clinic/patients/new"
+    data = form_data(client, url, url, display_name="Twice", enrolled_on=clock.today().isoformat())
+    first = client.post(url, data=data)
+    second = client.post(url, data=data)  # the same rendered form: a double click
     assert first.headers["Location"] == second.headers["Location"]
     with app.app_context():
         assert len(db.session.scalars(select(Patient)).all()) == 1
+
+
+def test_two_patients_with_the_same_name_are_two_enrolments(app, client, clinician):
+    """Only the same rendered form counts as a repeat: two people may share a name."""
+    for _ in range(2):
+        post_form(
+            client,
+            "/clinic/patients/new",
+            {"display_name": "Alex Kim", "enrolled_on": clock.today().isoformat()},
+        )
+    with app.app_context():
+        assert len(db.session.scalars(select(Patient)).all()) == 2
 
 
 def test_enroll_missing_name_keeps_input_and_explains(client, clinician):

@@ -12,50 +12,41 @@ nine later ones wait on the first one's unique claim, then read its result.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from lms import clock
 from lms.extensions import db
 from lms.models import (
+    Assignment,
     AuditEvent,
+    EducationSession,
+    FamilyLink,
+    Patient,
     QuizAttempt,
     SectionRead,
     User,
 )
-from tests.forms import form_posting_to
+from tests.forms import form_data
 from tests.helpers import (
     app_context,
     login,
     make_family,
     make_patient,
     make_user,
-    text_of,
 )
 
 N = 10
 COOKIE = "lms_session"
+STRONG_PASSWORD = "violet harbours hum under slow copper rain"
 
 
 def signed_in(app, user):  # noqa: ANN001, ANN201
     client = app.test_client()
     assert login(client, user.email).status_code == 302
     return client
-
-
-def form_data(client, page: str, action: str, **values) -> dict:  # noqa: ANN001
-    """The form on ``page`` that posts to ``action``: its hidden fields (the CSRF token and
-    the one-time submit token) as rendered, plus ``values``."""
-    response = client.get(page)
-    assert response.status_code == 200, page
-    form = form_posting_to(text_of(response), page, action)
-    data = {
-        name: f.values[0]
-        for name, f in form.fields.items()
-        if f.kind == "hidden" and f.values and f.values[0]
-    }
-    assert any(name.endswith("csrf_token") for name in data), f"no CSRF token on {page}"
-    return {**data, **values}
 
 
 def at_once(app, client, url: str, data: dict, n: int = N) -> list[tuple[int, str]]:  # noqa: ANN001
@@ -127,6 +118,102 @@ def two_learners(patient) -> list[User]:
     for learner in learners:
         make_family(patient, learner)
     return learners
+
+
+# --- clinic ----------------------------------------------------------------------------------
+
+
+def test_enrolling_a_patient(app, staff_client):
+    url = "/clinic/patients/new"
+    data = form_data(
+        staff_client,
+        url,
+        url,
+        display_name="Robin Once",
+        record_number="R-1",
+        enrolled_on=clock.today().isoformat(),
+    )
+    location = assert_calm(at_once(app, staff_client, url, data))
+    assert count(Patient, Patient.display_name == "Robin Once") == 1
+    assert audit_count("patient.enrolled") == 1
+    with app_context():
+        patient_id = db.session.scalars(select(Patient.id)).one()
+    assert location == f"/clinic/patients/{patient_id}"
+
+
+def test_adding_a_family_member(app, staff_client, patient):
+    page = f"/clinic/patients/{patient.id}"
+    url = f"{page}/family"
+    data = form_data(
+        staff_client,
+        page,
+        url,
+        display_name="Pat Parent",
+        email="pat.parent@example.org",
+        relationship="parent",
+    )
+    assert assert_calm(at_once(app, staff_client, url, data)) == page
+    assert count(FamilyLink, FamilyLink.email == "pat.parent@example.org") == 1
+    assert audit_count("family.added") == 1
+
+
+@pytest.mark.parametrize(
+    ("what", "rows"), [("module:first-steps", 2), ("path:test-path", 4)], ids=["module", "path"]
+)
+def test_assigning_to_two_people(app, staff_client, patient, what, rows):
+    learners = two_learners(patient)
+    url = f"/clinic/patients/{patient.id}/assign"
+    data = form_data(
+        staff_client,
+        url,
+        url,
+        what=what,
+        learners=[str(learner.id) for learner in learners],
+        due_on=(clock.today() + timedelta(days=7)).isoformat(),
+        spread_days="7",
+        note="",
+    )
+    assert assert_calm(at_once(app, staff_client, url, data)) == f"/clinic/patients/{patient.id}"
+    assert count(Assignment) == rows
+    assert audit_count("assignment.created") == rows
+
+
+def test_logging_a_group_session(app, staff_client, patient):
+    url = "/clinic/sessions/new"
+    data = form_data(
+        staff_client,
+        url,
+        url,
+        held_on=clock.today().isoformat(),
+        title="Tuesday group",
+        facilitator="Casey",
+        modules=["first-steps"],
+        **{f"attendance-{patient.id}": "present"},
+    )
+    location = assert_calm(at_once(app, staff_client, url, data))
+    assert count(EducationSession) == 1
+    assert audit_count("session.logged") == 1
+    assert audit_count("attendance.recorded") == 1
+    with app_context():
+        session_id = db.session.scalars(select(EducationSession.id)).one()
+    assert location == f"/clinic/sessions/{session_id}"
+
+
+def test_creating_a_staff_account(app):
+    admin = signed_in(app, make_user("admin"))
+    url = "/admin/staff"
+    data = form_data(
+        admin,
+        url,
+        url,
+        email="new.clinician@example.org",
+        display_name="New Clinician",
+        role="clinician",
+        password=STRONG_PASSWORD,
+    )
+    assert assert_calm(at_once(app, admin, url, data)) == url
+    assert count(User, User.email == "new.clinician@example.org") == 1
+    assert audit_count("account.created") == 1
 
 
 # --- learning --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from lms.forms import BaseForm, DateField
+from lms.forms import BaseForm, DateField, OnceForm
 from lms.inputs import MAX_ID
 from lms.models import Role
 
@@ -52,7 +52,7 @@ class ActionForm(BaseForm):
     """A CSRF-protected button."""
 
 
-class StaffForm(BaseForm):
+class StaffForm(OnceForm):
     email = EmailField(
         _l("Email"),
         validators=[

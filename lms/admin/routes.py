@@ -67,6 +67,7 @@ def staff():
                 display_name=form.display_name.data,
                 role=form.role.data,
                 password=form.password.data,
+                submit_token=form.submit_token.data,
             )
         except services.FieldErrors as exc:
             for name, messages in exc.errors.items():

@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from lms.forms import BaseForm, DateField
+from lms.forms import BaseForm, DateField, OnceForm
 from lms.models import Relationship
 
 RELATIONSHIP_LABELS = {
@@ -36,7 +36,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class EnrollForm(BaseForm):
+class EnrollForm(OnceForm):
     display_name = StringField(
         _l("Patient's name"),
         validators=[DataRequired(), Length(max=120)],
@@ -49,7 +49,7 @@ class EnrollForm(BaseForm):
     submit = SubmitField(_l("Enroll patient"))
 
 
-class FamilyMemberForm(BaseForm):
+class FamilyMemberForm(OnceForm):
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     relationship = SelectField(
@@ -107,7 +107,7 @@ class InviteForm(BaseForm):
     submit = SubmitField(_l("Create invitation link"))
 
 
-class AssignForm(BaseForm):
+class AssignForm(OnceForm):
     what = SelectField(_l("Module or path"), coerce=str, validators=[DataRequired()])
     learners = MultiCheckboxField(_l("Assign to"), coerce=str)
     due_on = DateField(
@@ -140,7 +140,7 @@ class PatientLoginForm(BaseForm):
     submit = SubmitField(_l("Create patient invitation link"))
 
 
-class SessionForm(BaseForm):
+class SessionForm(OnceForm):
     """An education session. Attendance radios (one group per caseload patient) are read
     from the request by ``attendance_from``; their names are ``attendance-<patient id>``."""
 

@@ -104,6 +104,7 @@ def enroll():
             display_name=form.display_name.data,
             record_number=form.record_number.data,
             enrolled_on=form.enrolled_on.data,
+            submit_token=form.submit_token.data,
         )
         flash(_("Patient enrolled."))
         return redirect(url_for("clinic.patient", patient_id=patient.id))
@@ -197,6 +198,7 @@ def add_family(patient_id: str):
         display_name=form.display_name.data,
         email=form.email.data,
         relationship=form.relationship.data,
+        submit_token=form.submit_token.data,
     )
     db.session.commit()
     flash(_("Family member added. Next: record the patient's consent, then invite them."))
@@ -399,11 +401,12 @@ def assign(patient_id: str):
                     spread_days=form.spread_days.data or 0,
                     note=form.note.data,
                     path_slug=path_slug,
+                    submit_token=form.submit_token.data,
                 )
             except services.ActionError as exc:
                 form.learners.errors = [_(str(exc))]
             else:
-                flash(_("%(n)d assignments created.", n=len(created)))
+                flash(_("%(n)d assignments created.", n=created))
                 return redirect(url_for("clinic.patient", patient_id=patient.id))
     return render_template("clinic/assign.html", patient=patient, form=form)
 
@@ -531,6 +534,7 @@ def new_session():
                 facilitator=form.facilitator.data,
                 module_slugs=form.modules.data,
                 attendance={pid: v for pid, v in attendance.items() if v},
+                submit_token=form.submit_token.data,
             )
             flash(_("Session saved."))
             return redirect(url_for("clinic.session_detail", session_id=session_row.id))

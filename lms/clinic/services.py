@@ -9,8 +9,9 @@ from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from lms import audit, clock
+from lms import audit, clock, submissions
 from lms.auth import services as auth_services
 from lms.extensions import db
 from lms.models import (
@@ -36,19 +37,18 @@ class ActionError(ValueError):
 
 
 def enroll_patient(
-    clinician: User, *, display_name: str, record_number: str | None, enrolled_on: date
+    clinician: User,
+    *,
+    display_name: str,
+    record_number: str | None,
+    enrolled_on: date,
+    submit_token: str | None = None,
 ) -> Patient:
-    """Enroll onto this clinician's caseload. The same enrollment sent twice within two
-    minutes (a double click) returns the first one instead of a duplicate."""
-    recent = db.session.scalars(
-        select(Patient).where(
-            Patient.created_by_id == clinician.id,
-            Patient.display_name == display_name.strip(),
-            Patient.created_at >= clock.utcnow() - timedelta(minutes=2),
-        )
-    ).first()
-    if recent is not None and recent.record_number == ((record_number or "").strip() or None):
-        return recent
+    """Enroll onto this clinician's caseload. The same form sent twice (a double click)
+    enrolls once: both get the first one's patient (``lms.submissions``)."""
+    once = submissions.claim(clinician, submit_token, "patient.enroll")
+    if once.earlier and (earlier := db.session.get(Patient, once.result or 0)) is not None:
+        return earlier
     patient = Patient(
         display_name=display_name.strip(),
         record_number=(record_number or "").strip() or None,
@@ -60,17 +60,31 @@ def enroll_patient(
     db.session.add(patient)
     db.session.flush()
     audit.record("patient.enrolled", actor=clinician, subject=patient, patient_id=patient.id)
+    submissions.finish(once, patient.id)
     db.session.commit()
     return patient
 
 
 def add_family_member(
-    clinician: User, patient: Patient, *, display_name: str, email: str, relationship: str
+    clinician: User,
+    patient: Patient,
+    *,
+    display_name: str,
+    email: str,
+    relationship: str,
+    submit_token: str | None = None,
 ) -> FamilyLink:
+    """Link a family member by email (the caller commits). The same person twice, or the
+    same form sent twice at once, is one link."""
+    once = submissions.claim(clinician, submit_token, "family.add")
+    if once.earlier and (earlier := db.session.get(FamilyLink, once.result or 0)) is not None:
+        return earlier
+    lock_patient(patient)
     email = normalize_email(email)
     for link in patient.family_links:
         if link.email == email and link.state != LinkState.REMOVED:
-            return link  # a double submit, or the same person again: one link
+            submissions.finish(once, link.id)
+            return link  # the same person again: one link
     link = FamilyLink(
         patient_id=patient.id,
         display_name=display_name.strip(),
@@ -87,7 +101,14 @@ def add_family_member(
         patient_id=patient.id,
         detail=f"relationship={relationship}",
     )
+    submissions.finish(once, link.id)
     return link
+
+
+def lock_patient(patient: Patient) -> None:
+    """Serialize changes to one patient's family and assignments: on PostgreSQL the row is
+    locked until commit; SQLite has one writer at a time anyway."""
+    db.session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
 
 
 def record_consent(clinician: User, patient: Patient, link: FamilyLink, **fields) -> Consent:
@@ -307,16 +328,23 @@ def assign(
     spread_days: int,
     note: str | None,
     path_slug: str | None = None,
-) -> list[Assignment]:
-    """One assignment per learner and module; due dates spread across a path.
+    submit_token: str | None = None,
+) -> int:
+    """One assignment per learner and module; due dates spread across a path. Returns how
+    many were created.
 
-    An open assignment of the same module to the same learner for this patient is kept
-    as it is (a double submit records once).
+    An open assignment of the same module to the same learner for this patient is kept as
+    it is (a unique index holds one open per learner, patient and module); the same form
+    sent twice at once answers with the first one's count.
     """
     if not learners:
         raise ActionError("Choose at least one person to assign to.")
     if not module_slugs:
         raise ActionError("Choose a module or a path.")
+    once = submissions.claim(clinician, submit_token, "assignment.create")
+    if once.earlier:
+        return once.result or 0
+    lock_patient(patient)
     existing = {
         (a.learner_id, a.module_slug)
         for a in db.session.scalars(
@@ -340,9 +368,12 @@ def assign(
                 due_on=due,
                 note=(note or "").strip() or None,
             )
-            db.session.add(assignment)
+            try:
+                with db.session.begin_nested():
+                    db.session.add(assignment)
+            except IntegrityError:
+                continue  # assigned by someone else this very moment: theirs stays
             created.append(assignment)
-    db.session.flush()
     for assignment in created:
         audit.record(
             "assignment.created",
@@ -351,8 +382,9 @@ def assign(
             patient_id=patient.id,
             detail=f"module={assignment.module_slug} learner={assignment.learner_id}",
         )
+    submissions.finish(once, len(created))
     db.session.commit()
-    return created
+    return len(created)
 
 
 def cancel_assignment(clinician: User, assignment: Assignment) -> bool:

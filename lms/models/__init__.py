@@ -15,6 +15,7 @@ from lms.models.clinical import (
 from lms.models.learning import ModuleProgress, QuizAnswer, QuizAttempt, SectionRead
 from lms.models.mail import Outbox
 from lms.models.sessions import Attendance, AttendanceStatus, EducationSession, SessionModule
+from lms.models.submission import Submission
 from lms.models.user import Role, User, normalize_email
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "QuizAttempt",
     "Role",
     "SectionRead",
+    "Submission",
     "User",
     "normalize_email",
 ]
