@@ -244,8 +244,9 @@ def invite_link(app, client, patient, email="parent@example.org"):
     response = post_form(
         client, f"/clinic/patients/{patient.id}/invite", {"family_link": str(link_id(app, email))}
     )
-    assert response.status_code == 200
-    match = re.search(r'value="(http[^"]+/invite/[^"]+)"', text_of(response))
+    assert response.status_code == 302
+    shown = client.get(response.headers["Location"])
+    match = re.search(r'value="(http[^"]+/invite/[^"]+)"', text_of(shown))
     assert match
     return match.group(1).split("localhost", 1)[1]
 
@@ -471,3 +472,40 @@ def test_discharge_ends_family_access_and_keeps_records(app, client, clinician, 
         assert db.session.scalars(select(Assignment)).one() is not None
         assert db.session.get(Patient, patient.id).status == "discharged"
     assert "patient.discharged" in audit_actions(app, patient.id)
+
+
+def test_an_invitation_link_is_shown_once_then_where_it_went(app, client, clinician, patient):
+    add_family(client, patient)
+    response = post_form(
+        client, f"/clinic/patients/{patient.id}/invite", {"family_link": str(link_id(app))}
+    )
+    page = response.headers["Location"]
+    assert page.startswith(f"/clinic/patients/{patient.id}/invitations/")
+    first = text_of(client.get(page))
+    assert re.search(r'value="http[^"]+/invite/[^"]+"', first)
+    again = text_of(client.get(page))
+    assert "/invite/" not in again
+    assert "emailed to parent@example.org" in again
+    other = signed_in(app, make_user("clinician"))
+    assert other.get(page).status_code == 404  # not on their caseload
+    elsewhere = make_patient(clinician, name="Someone Else")
+    invitation_id = page.rsplit("/", 1)[1]
+    wrong = f"/clinic/patients/{elsewhere.id}/invitations/{invitation_id}"
+    assert client.get(wrong).status_code == 404  # not this patient's invitation
+
+
+def test_a_new_patient_login_invitation_replaces_the_last(app, client, clinician, patient):
+    paths = []
+    for _ in range(2):
+        response = post_form(
+            client,
+            f"/clinic/patients/{patient.id}/patient-login",
+            {"login-email": "sam@example.org"},
+            form_page=f"/clinic/patients/{patient.id}",
+        )
+        shown = text_of(client.get(response.headers["Location"]))
+        url = re.search(r'value="(http[^"]+/invite/[^"]+)"', shown).group(1)
+        paths.append(url.split("localhost", 1)[1])
+    old, new = paths
+    assert app.test_client().get(old).status_code == 410
+    assert app.test_client().get(new).status_code == 200

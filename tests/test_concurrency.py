@@ -24,6 +24,9 @@ from lms.models import (
     AuditEvent,
     EducationSession,
     FamilyLink,
+    Invitation,
+    LinkState,
+    Outbox,
     Patient,
     QuizAttempt,
     SectionRead,
@@ -36,6 +39,7 @@ from tests.helpers import (
     make_family,
     make_patient,
     make_user,
+    text_of,
 )
 
 N = 10
@@ -176,6 +180,39 @@ def test_assigning_to_two_people(app, staff_client, patient, what, rows):
     assert assert_calm(at_once(app, staff_client, url, data)) == f"/clinic/patients/{patient.id}"
     assert count(Assignment) == rows
     assert audit_count("assignment.created") == rows
+
+
+def test_inviting_a_family_member(app, staff_client, patient):
+    with app_context():
+        link = FamilyLink(
+            patient_id=patient.id,
+            display_name="Chris Example",
+            email="chris@example.org",
+            relationship_kind="partner",
+            state=LinkState.INVITED,
+        )
+        db.session.add(link)
+        db.session.commit()
+        link_id = link.id
+    url = f"/clinic/patients/{patient.id}/invite"
+    data = form_data(staff_client, url, url, family_link=str(link_id))
+    location = assert_calm(at_once(app, staff_client, url, data))
+    assert count(Invitation) == 1
+    assert count(Outbox) == 1  # one email, not ten
+    assert audit_count("invite.sent") == 1
+    # The link itself waits in the session of the browser whose submit made it; the page
+    # says where it went to everyone else.
+    assert "emailed to chris@example.org" in text_of(staff_client.get(location))
+
+
+def test_creating_a_patient_login(app, staff_client, patient):
+    page = f"/clinic/patients/{patient.id}"
+    url = f"{page}/patient-login"
+    data = form_data(staff_client, page, url, **{"login-email": "sam@example.org"})
+    assert_calm(at_once(app, staff_client, url, data))
+    assert count(Invitation, Invitation.email == "sam@example.org") == 1
+    assert count(Outbox) == 1
+    assert audit_count("invite.sent") == 1
 
 
 def test_logging_a_group_session(app, staff_client, patient):

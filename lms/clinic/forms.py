@@ -102,7 +102,7 @@ class ConsentForm(BaseForm):
     submit = SubmitField(_l("Record consent"))
 
 
-class InviteForm(BaseForm):
+class InviteForm(OnceForm):
     family_link = SelectField(_l("Family member to invite"), coerce=str)
     submit = SubmitField(_l("Create invitation link"))
 
@@ -135,7 +135,7 @@ class DischargeForm(BaseForm):
     submit = SubmitField(_l("Discharge patient"))
 
 
-class PatientLoginForm(BaseForm):
+class PatientLoginForm(OnceForm):
     email = EmailField(_l("Patient's email"), validators=[DataRequired(), Email(), Length(max=254)])
     submit = SubmitField(_l("Create patient invitation link"))
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -32,6 +42,7 @@ from lms.models import (
     Consent,
     EducationSession,
     FamilyLink,
+    Invitation,
     LinkState,
     ModuleProgress,
     Patient,
@@ -306,19 +317,50 @@ def invite(patient_id: str):
     if form.validate_on_submit():
         link = _link_of(patient, form.family_link.data)
         try:
-            new = services.invite(_me(), patient, link)
+            new = services.invite(_me(), patient, link, submit_token=form.submit_token.data)
         except services.ActionError as exc:
             form.family_link.errors = [_(str(exc))]
         else:
-            url = url_for("invite.accept", token=new.token, _external=True)
-            return render_template(
-                "clinic/invite_link.html",
-                patient=patient,
-                link=link,
-                url=url,
-                expires_at=new.invitation.expires_at,
-            )
+            return _show_invitation(patient, new)
     return render_template("clinic/invite.html", patient=patient, form=form)
+
+
+# A new invitation's link is shown once, on the page the form leads to: it waits in the
+# clinician's own session until that page takes it out (the database keeps only its hash).
+LINKS_TO_SHOW = "invitation_links"
+
+
+def _show_invitation(patient: Patient, new: services.NewInvitation):  # noqa: ANN202
+    if new.token is not None:
+        session[LINKS_TO_SHOW] = {
+            **session.get(LINKS_TO_SHOW, {}),
+            str(new.invitation.id): new.token,
+        }
+    return redirect(
+        url_for("clinic.invitation", patient_id=patient.id, invitation_id=new.invitation.id)
+    )
+
+
+@bp.route("/patients/<patient_id>/invitations/<id:invitation_id>")
+def invitation(patient_id: str, invitation_id: int):
+    """The link of an invitation just created, shown this once; afterwards, where it went."""
+    patient = access.patient_for(_me(), patient_id)
+    found = db.session.get(Invitation, invitation_id)
+    if found is None or found.patient_id != patient.id:
+        abort(404)
+    waiting = dict(session.get(LINKS_TO_SHOW, {}))
+    token = waiting.pop(str(found.id), None)
+    if token is not None:
+        session[LINKS_TO_SHOW] = waiting
+    link = db.session.get(FamilyLink, found.family_link_id) if found.family_link_id else None
+    return render_template(
+        "clinic/invite_link.html",
+        patient=patient,
+        link=link,
+        invitation=found,
+        url=url_for("invite.accept", token=token, _external=True) if token else None,
+        expires_at=found.expires_at,
+    )
 
 
 @bp.route("/patients/<patient_id>/patient-login", methods=["POST"])
@@ -331,15 +373,10 @@ def patient_login(patient_id: str):
     if not form.validate_on_submit():
         flash(_("Enter a valid email address for the patient."), "error")
         return redirect(url_for("clinic.patient", patient_id=patient.id))
-    new = services.create_patient_login(_me(), patient, form.email.data)
-    url = url_for("invite.accept", token=new.token, _external=True)
-    return render_template(
-        "clinic/invite_link.html",
-        patient=patient,
-        link=None,
-        url=url,
-        expires_at=new.invitation.expires_at,
+    new = services.create_patient_login(
+        _me(), patient, form.email.data, submit_token=form.submit_token.data
     )
+    return _show_invitation(patient, new)
 
 
 def _learner_choices(patient: Patient):

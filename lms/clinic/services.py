@@ -195,15 +195,23 @@ def _hash_token(token: str) -> str:
 @dataclass(frozen=True)
 class NewInvitation:
     invitation: Invitation
-    token: str  # shown once; only its hash is stored
+    # Shown once; only its hash is stored. None when an identical submit created the
+    # invitation: its link went to that submit's page (and by email).
+    token: str | None
 
 
-def invite(clinician: User, patient: Patient, link: FamilyLink) -> NewInvitation:
-    """A single-use link for this family member's email, valid for 7 days."""
+def invite(
+    clinician: User, patient: Patient, link: FamilyLink, *, submit_token: str | None = None
+) -> NewInvitation:
+    """A single-use link for this family member's email, valid for 7 days, emailed too. The
+    same form sent twice at once makes one invitation and one email."""
     if link.patient_id != patient.id:
         raise ActionError("That family member is not linked to this patient.")
     if link.state == LinkState.ACTIVE:
         raise ActionError("This person has already joined.")
+    once = submissions.claim(clinician, submit_token, "invite.family")
+    if once.earlier and (earlier := db.session.get(Invitation, once.result or 0)) is not None:
+        return NewInvitation(earlier, token=None)
     now = clock.utcnow()
     for old in db.session.scalars(
         select(Invitation).where(
@@ -214,9 +222,14 @@ def invite(clinician: User, patient: Patient, link: FamilyLink) -> NewInvitation
     ):
         old.revoked_at = now  # only the newest link works
     new = _new_invitation(clinician, patient, email=link.email, role=Role.FAMILY, link=link)
+    return _queue_and_send(new, once)
+
+
+def _queue_and_send(new: NewInvitation, once: submissions.Claim) -> NewInvitation:
     from lms.mail import messages, outbox  # emailed too; the link shown once stays a fallback
 
     outbox_id = messages.queue_invitation(new.invitation, new.token)
+    submissions.finish(once, new.invitation.id)
     db.session.commit()
     outbox.send_now(outbox_id)
     return new
@@ -413,14 +426,25 @@ def discharge(clinician: User, patient: Patient, on: date) -> bool:
     return True
 
 
-def create_patient_login(clinician: User, patient: Patient, email: str) -> NewInvitation:
-    """Invite the patient to their own login (role patient)."""
+def create_patient_login(
+    clinician: User, patient: Patient, email: str, *, submit_token: str | None = None
+) -> NewInvitation:
+    """Invite the patient to their own login (role patient). The same form sent twice at
+    once makes one invitation and one email."""
+    once = submissions.claim(clinician, submit_token, "invite.patient")
+    if once.earlier and (earlier := db.session.get(Invitation, once.result or 0)) is not None:
+        return NewInvitation(earlier, token=None)
+    now = clock.utcnow()
+    for old in db.session.scalars(
+        select(Invitation).where(
+            Invitation.patient_id == patient.id,
+            Invitation.role == Role.PATIENT,
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+    ):
+        old.revoked_at = now  # only the newest link works
     new = _new_invitation(
         clinician, patient, email=normalize_email(email), role=Role.PATIENT, link=None
     )
-    from lms.mail import messages, outbox  # emailed too; the link shown once stays a fallback
-
-    outbox_id = messages.queue_invitation(new.invitation, new.token)
-    db.session.commit()
-    outbox.send_now(outbox_id)
-    return new
+    return _queue_and_send(new, once)
