@@ -36,6 +36,7 @@ from tests.forms import form_data
 from tests.helpers import (
     app_context,
     login,
+    make_assignment,
     make_family,
     make_patient,
     make_user,
@@ -234,6 +235,29 @@ def test_logging_a_group_session(app, staff_client, patient):
     with app_context():
         session_id = db.session.scalars(select(EducationSession.id)).one()
     assert location == f"/clinic/sessions/{session_id}"
+
+
+def test_cancelling_an_assignment(app, staff_client, clinician, patient):
+    learner = two_learners(patient)[0]
+    assignment_id = make_assignment(patient, learner, by=clinician)
+    page = f"/clinic/patients/{patient.id}"
+    url = f"/clinic/assignments/{assignment_id}/cancel"
+    data = form_data(staff_client, page, url)
+    assert assert_calm(at_once(app, staff_client, url, data)) == page
+    assert audit_count("assignment.cancelled") == 1
+    assert count(Assignment, Assignment.cancelled_at.is_not(None)) == 1
+
+
+def test_discharging(app, staff_client, patient):
+    page = f"/clinic/patients/{patient.id}"
+    url = f"{page}/discharge"
+    data = form_data(staff_client, page, url, discharged_on=clock.today().isoformat())
+    assert assert_calm(at_once(app, staff_client, url, data)) == page
+    assert audit_count("patient.discharged") == 1
+    assert count(Patient, Patient.status == "discharged") == 1
+
+
+# --- admin -----------------------------------------------------------------------------------
 
 
 def test_creating_a_staff_account(app):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms import audit, clock, submissions
@@ -401,10 +401,17 @@ def assign(
 
 
 def cancel_assignment(clinician: User, assignment: Assignment) -> bool:
-    if assignment.cancelled_at is not None:
+    """Cancel an open assignment. Returns False if it was already cancelled: a double click,
+    even one arriving at the same moment, cancels and audits once (the UPDATE only matches
+    an open row, and on PostgreSQL waits for the other to commit, then matches nothing)."""
+    cancelled = db.session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id, Assignment.cancelled_at.is_(None))
+        .values(cancelled_at=clock.utcnow(), cancelled_by_id=clinician.id)
+    )
+    if cancelled.rowcount != 1:
+        db.session.rollback()
         return False
-    assignment.cancelled_at = clock.utcnow()
-    assignment.cancelled_by_id = clinician.id
     audit.record(
         "assignment.cancelled",
         actor=clinician,
@@ -416,11 +423,16 @@ def cancel_assignment(clinician: User, assignment: Assignment) -> bool:
 
 
 def discharge(clinician: User, patient: Patient, on: date) -> bool:
-    """Family access to anything about the patient ends; every record is kept."""
-    if patient.status == PatientStatus.DISCHARGED:
+    """Family access to anything about the patient ends; every record is kept. Returns False
+    if the patient was already discharged: a double click discharges and audits once."""
+    discharged = db.session.execute(
+        update(Patient)
+        .where(Patient.id == patient.id, Patient.status == PatientStatus.ACTIVE)
+        .values(status=PatientStatus.DISCHARGED, discharged_on=on)
+    )
+    if discharged.rowcount != 1:
+        db.session.rollback()
         return False
-    patient.status = PatientStatus.DISCHARGED
-    patient.discharged_on = on
     audit.record("patient.discharged", actor=clinician, subject=patient, patient_id=patient.id)
     db.session.commit()
     return True
