@@ -6,8 +6,9 @@ listing it. For each POST route and each role that may use it, the form is found
 the role can open (its own URL, else the page nearest to it that holds a form posting there),
 every field is read from the HTML (hidden fields, selects, checkboxes and radios included),
 and each field in turn is replaced by naughty strings while the others keep valid values and
-the CSRF token stays real. Asserted: never a 5xx (on the answer, or on the page a redirect
-leads to), and never a naughty string with markup or a quote shown back unescaped.
+the CSRF token stays real. The parts of every route's path (ids, slugs, tokens, file names)
+get the same. Asserted: never a 5xx (on the answer, or on the page a redirect leads to), and
+never a naughty string with markup or a quote shown back unescaped.
 
 A run tries a sample of strings per field, always the same for a given seed: ``FUZZ_SEED``
 (default: today's date, so each day tries others) is printed with every failure. ``FUZZ_ALL=1``
@@ -23,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import pytest
 from werkzeug.datastructures import MultiDict
@@ -34,7 +35,7 @@ from lms.extensions import db
 from lms.mail import tokens
 from lms.models import FamilyLink, LinkState, Patient, Role, User
 from tests.forms import Form, local_path, parse_page
-from tests.helpers import PASSWORD, login, make_patient, make_user
+from tests.helpers import PASSWORD, csrf_token, login, make_patient, make_user
 from tests.test_access_matrix import ALL_RULES, World, build_world, decision, url_for_rule
 
 BLNS: list[str] = json.loads((Path(__file__).parent / "data" / "blns.json").read_text("utf-8"))
@@ -483,4 +484,41 @@ def test_query_parameters_survive_naughty_strings(app, role):
                     visitor.sign_in()
     print(f"{role}: {report.fields} parameters on {len(targets)} pages, {report.posts} requests")
     assert report.fields > 0
+    assert not report.failures, f"{REPRODUCE}\n" + "\n".join(report.failures)
+
+
+# --- parts of the path ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["anonymous", "family", "patient", "admin"])
+def test_path_segments_survive_naughty_strings(app, role):
+    """Ids, slugs, section keys, course names, file names and link tokens typed into the
+    address bar: each in turn replaced while the others stay valid."""
+    fw = build_fuzz_world(app)
+    visitor = Visitor(app, fw, role)
+    token = None
+    report = Report()
+    for rule in ALL_RULES:
+        if not rule.arguments or rule.endpoint == "static":
+            continue
+        ids = {**fw.world.ids, **fw.overrides.get(rule.endpoint, {})}
+        for arg in sorted(rule.arguments):
+            report.fields += 1
+            for value in strings_for(f"PATH {rule.endpoint}|{role}|{arg}"):
+                url = url_for_rule(rule, {**ids, arg: quote(value, safe="")})
+                if "GET" in rule.methods:
+                    response = visitor.client.get(url)
+                else:
+                    if token is None:
+                        page = "/auth/login" if role == "anonymous" else "/auth/account"
+                        token = csrf_token(visitor.client, page)
+                    response = visitor.client.post(url, data={"csrf_token": token})
+                response.close()
+                report.posts += 1
+                check_response(report, response, value, f"{rule.endpoint} {arg}= as {role}")
+                if visitor.signed_out(response):
+                    visitor.sign_in()
+                    token = None
+    print(f"{role}: {report.fields} path arguments, {report.posts} requests")
+    assert report.fields > 10
     assert not report.failures, f"{REPRODUCE}\n" + "\n".join(report.failures)
