@@ -74,6 +74,9 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     _init_extensions(app)
+    from lms.inputs import IdConverter
+
+    app.url_map.converters["id"] = IdConverter  # before any route that uses <id:...>
     _register_blueprints(app)
     _register_hooks(app)
 

@@ -150,6 +150,9 @@ def apply_defaults(config) -> None:  # noqa: ANN001 -- a Flask Config
     default("MAX_FORM_MEMORY_SIZE", 500 * 1024)
     default("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     default("RATELIMIT_HEADERS_ENABLED", True)
+    # Explicit: Flask-Limiter's one shared extension otherwise keeps the last app's choice, so
+    # one app (a test) switching limits off would switch them off for every later app.
+    default("RATELIMIT_ENABLED", True)
     default("RATELIMIT_KEY_PREFIX", "lms")
     config["WTF_CSRF_TIME_LIMIT"] = None  # the session's own lifetime bounds the token
     default("BABEL_DEFAULT_LOCALE", "en")

@@ -8,7 +8,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
-from flask_wtf import CSRFProtect
+from flask_wtf import CSRFProtect as _CSRFProtect
 from sqlalchemy import MetaData
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -19,6 +19,19 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class CSRFProtect(_CSRFProtect):
+    """Flask-WTF's CSRF check, where a malformed Referer on an HTTPS post is refused like any
+    foreign one. Flask-WTF compares ports with ``urlparse(...).port``, which raises ValueError
+    for ``https://localhost:port.evil.example/`` or a port past 65535: an error page."""
+
+    def protect(self, apply_exemptions=False):  # noqa: ANN001, ANN201, FBT002 -- as in Flask-WTF
+        try:
+            return super().protect(apply_exemptions=apply_exemptions)
+        except ValueError:
+            self._error_response("The referrer does not match the host.")
+
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()

@@ -1,8 +1,9 @@
 """Password hashing (argon2) and the password rules (NIST SP 800-63B).
 
 Rules: 12 to 128 characters, any Unicode and spaces, no composition rules; refused when
-zxcvbn rates it guessable (score below 3), or when it contains the account's email name or
-the program's name. Each refusal says why in words a person can act on.
+zxcvbn rates it guessable (score below 3; it rates the first 72 characters, its own limit),
+or when it contains the account's email name or the program's name. Each refusal says why
+in words a person can act on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from zxcvbn import zxcvbn
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
+# zxcvbn refuses (raises on) anything longer; it rates the first 72 characters, which is
+# plenty to tell a guessable password from a good one.
+ZXCVBN_MAX_LENGTH = 72
 
 _HASHERS = {
     "default": PasswordHasher(),  # argon2id, RFC 9106 low-memory profile
@@ -104,7 +108,7 @@ def password_problems(password: str, *, email: str = "", program_name: str = "")
         problems.append(_("Don't use the program's name in your password."))
     if not problems:
         user_inputs = [w for w in (email, local_part, program_name) if w]
-        result = zxcvbn(password[:100], user_inputs=user_inputs)
+        result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=user_inputs)
         if result["score"] < 3:
             problems.append(
                 _(

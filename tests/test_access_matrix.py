@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from lms import clock, create_app
+from lms.clinic import services as clinic_services
 from lms.clinic.session_log import log_session
 from lms.extensions import db
 from lms.learn import services as learning
@@ -79,6 +80,7 @@ RULES: dict[str, set[str] | str] = {
     "clinic.print_consent": STAFF_ON,
     "clinic.revoke_consent": STAFF_ON,
     "clinic.invite": STAFF_ON,
+    "clinic.invitation": STAFF_ON,
     "clinic.patient_login": STAFF_ON,
     "clinic.assign": STAFF_ON,
     "clinic.cancel_assignment": STAFF_ON,
@@ -136,6 +138,9 @@ def build_world(app) -> World:
         answers = {q.id: q.correct_indices for q in module.quiz.questions}
         learning.submit_attempt(fam["active"], module, answers, "matrix-token")
         attempt_id = db.session.scalars(select(QuizAttempt.id)).one()
+        invitation_id = clinic_services.create_patient_login(
+            clinician_on, patient, "matrix.login@example.org"
+        ).invitation.id
         session_row = log_session(
             clinician_on,
             held_on=clock.today(),
@@ -162,6 +167,7 @@ def build_world(app) -> World:
             "attempt_id": attempt_id,
             "learner_id": fam["active"].id,
             "session_id": session_row.id,
+            "invitation_id": invitation_id,
             "user_id": clinician_on.id,
             "slug": "first-steps",
             "key": "what-a-trigger-is",
@@ -177,7 +183,7 @@ def url_for_rule(rule, ids) -> str:
     for arg in rule.arguments:
         value = ids.get(arg, 1)
         url = url.replace(f"<{arg}>", str(value))
-        for converter in ("int", "path", "string"):
+        for converter in ("id", "int", "path", "string"):
             url = url.replace(f"<{converter}:{arg}>", str(value))
     return url
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from lms import clock
 from lms.extensions import db
 from lms.models import Assignment, AuditEvent, Consent, FamilyLink, Invitation, Patient, User
+from tests.forms import form_data
 from tests.helpers import (
     csrf_token,
     login,
@@ -110,13 +111,25 @@ def test_enroll_creates_patient_on_caseload_and_audits(app, client, clinician):
 
 
 def test_enroll_double_submit_records_once(app, client, clinician):
-    token = csrf_token(client, "/clinic/patients/new")
-    data = {"display_name": "Twice", "enrolled_on": clock.today().isoformat(), "csrf_token": token}
-    first = client.post("/clinic/patients/new", data=data)
-    second = client.post("/clinic/patients/new", data=data)
+    url = "/clinic/patients/new"
+    data = form_data(client, url, url, display_name="Twice", enrolled_on=clock.today().isoformat())
+    first = client.post(url, data=data)
+    second = client.post(url, data=data)  # the same rendered form: a double click
     assert first.headers["Location"] == second.headers["Location"]
     with app.app_context():
         assert len(db.session.scalars(select(Patient)).all()) == 1
+
+
+def test_two_patients_with_the_same_name_are_two_enrolments(app, client, clinician):
+    """Only the same rendered form counts as a repeat: two people may share a name."""
+    for _ in range(2):
+        post_form(
+            client,
+            "/clinic/patients/new",
+            {"display_name": "Alex Kim", "enrolled_on": clock.today().isoformat()},
+        )
+    with app.app_context():
+        assert len(db.session.scalars(select(Patient)).all()) == 2
 
 
 def test_enroll_missing_name_keeps_input_and_explains(client, clinician):
@@ -241,8 +254,9 @@ def invite_link(app, client, patient, email="parent@example.org", *, consent=Tru
     response = post_form(
         client, f"/clinic/patients/{patient.id}/invite", {"family_link": str(link_id(app, email))}
     )
-    assert response.status_code == 200
-    match = re.search(r'value="(http[^"]+/invite/[^"]+)"', text_of(response))
+    assert response.status_code == 302
+    shown = client.get(response.headers["Location"])
+    match = re.search(r'value="(http[^"]+/invite/[^"]+)"', text_of(shown))
     assert match
     # The link starts with SITE_URL (never the request's host).
     assert match.group(1).startswith(app.config["SITE_URL"] + "/invite/")
@@ -570,3 +584,41 @@ def test_discharge_ends_family_access_and_keeps_records(app, client, clinician, 
         assert db.session.scalars(select(Assignment)).one() is not None
         assert db.session.get(Patient, patient.id).status == "discharged"
     assert "patient.discharged" in audit_actions(app, patient.id)
+
+
+def test_an_invitation_link_is_shown_once_then_where_it_went(app, client, clinician, patient):
+    add_family(client, patient)
+    post_form(client, f"/clinic/patients/{patient.id}/consents/new", consent_data(link_id(app)))
+    response = post_form(
+        client, f"/clinic/patients/{patient.id}/invite", {"family_link": str(link_id(app))}
+    )
+    page = response.headers["Location"]
+    assert page.startswith(f"/clinic/patients/{patient.id}/invitations/")
+    first = text_of(client.get(page))
+    assert re.search(r'value="http[^"]+/invite/[^"]+"', first)
+    again = text_of(client.get(page))
+    assert "/invite/" not in again
+    assert "emailed to parent@example.org" in again
+    other = signed_in(app, make_user("clinician"))
+    assert other.get(page).status_code == 404  # not on their caseload
+    elsewhere = make_patient(clinician, name="Someone Else")
+    invitation_id = page.rsplit("/", 1)[1]
+    wrong = f"/clinic/patients/{elsewhere.id}/invitations/{invitation_id}"
+    assert client.get(wrong).status_code == 404  # not this patient's invitation
+
+
+def test_a_new_patient_login_invitation_replaces_the_last(app, client, clinician, patient):
+    paths = []
+    for _ in range(2):
+        response = post_form(
+            client,
+            f"/clinic/patients/{patient.id}/patient-login",
+            {"login-email": "sam@example.org"},
+            form_page=f"/clinic/patients/{patient.id}",
+        )
+        shown = text_of(client.get(response.headers["Location"]))
+        url = re.search(r'value="(http[^"]+/invite/[^"]+)"', shown).group(1)
+        paths.append("/invite/" + url.split("/invite/", 1)[1])
+    old, new = paths
+    assert app.test_client().get(old).status_code == 410
+    assert app.test_client().get(new).status_code == 200

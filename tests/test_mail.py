@@ -124,8 +124,9 @@ def test_invitation_is_emailed_with_the_same_link_shown_once(app, client, smtp):
     response = post_form(
         client, f"/clinic/patients/{patient.id}/invite", {"family_link": str(link_id)}
     )
-    assert response.status_code == 200
-    shown = re.search(r'value="(http[^"]+/invite/[^"]+)"', text_of(response)).group(1)
+    assert response.status_code == 302
+    page = text_of(client.get(response.headers["Location"]))
+    shown = re.search(r'value="(http[^"]+/invite/[^"]+)"', page).group(1)
     token = shown.rsplit("/", 1)[1]
 
     [mail] = smtp.messages

@@ -132,3 +132,130 @@ def test_upgrade_links_existing_audit_rows_and_downgrade_undoes_it(tmp_path):
             with engine.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             engine.dispose()
+
+
+def test_upgrade_closes_duplicate_open_assignments_before_making_them_unique(tmp_path):
+    """Double submits before 0006 could leave one module open twice for a learner; the
+    upgrade keeps the first, cancels the rest with an audit row, then adds the index."""
+    url, cleanup = _fresh_url(tmp_path)
+    stamp = "2026-01-01 00:00:00"
+    try:
+        app = create_app(_test_config(url))
+        with app.app_context():
+            upgrade(directory=MIGRATIONS, revision="0004")
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        'INSERT INTO "user" (id, email, display_name, role, active, '
+                        "session_version, failed_logins, created_at, updated_at) VALUES "
+                        "(1, 'f@example.org', 'F', 'family', true, 1, 0, :t, :t)"
+                    ),
+                    {"t": stamp},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO patient (id, display_name, status, enrolled_on, created_at) "
+                        "VALUES (1, 'P', 'active', '2026-01-01', :t)"
+                    ),
+                    {"t": stamp},
+                )
+                for assignment_id, slug in ((1, "a"), (2, "a"), (3, "a"), (4, "b")):
+                    conn.execute(
+                        text(
+                            "INSERT INTO assignment (id, module_slug, learner_id, patient_id, "
+                            "assigned_at) VALUES (:id, :slug, 1, 1, :t)"
+                        ),
+                        {"id": assignment_id, "slug": slug, "t": stamp},
+                    )
+            upgrade(directory=MIGRATIONS)
+            with db.engine.connect() as conn:
+                open_ids = conn.execute(
+                    text("SELECT id FROM assignment WHERE cancelled_at IS NULL ORDER BY id")
+                ).scalars()
+                assert list(open_ids) == [1, 4]
+                closed = conn.execute(
+                    text(
+                        "SELECT subject_id, detail FROM audit_event "
+                        "WHERE action = 'assignment.cancelled' ORDER BY subject_id"
+                    )
+                ).all()
+                assert [row.subject_id for row in closed] == [2, 3]
+                assert "duplicate of assignment 1" in closed[0].detail
+            db.engine.dispose()
+    finally:
+        if cleanup:
+            engine, schema = cleanup
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()
+
+
+def test_upgrade_keeps_every_row_that_points_at_a_user(tmp_path):
+    """Upgrading from 0004 changes the user table; on SQLite a rebuilt table would take every
+    row that references a user ON DELETE CASCADE with it. Every such row must survive."""
+    url, cleanup = _fresh_url(tmp_path)
+    stamp = "2026-01-01 00:00:00"
+    rows = {
+        "care_team": "INSERT INTO care_team (id, patient_id, clinician_id, added_at) "
+        "VALUES (1, 1, 2, :t)",
+        "family_link": "INSERT INTO family_link (id, patient_id, user_id, display_name, email, "
+        "relationship, state, created_at) VALUES (1, 1, 1, 'F', 'f@example.org', 'parent', "
+        "'active', :t)",
+        "consent": "INSERT INTO consent (id, patient_id, family_link_id, program_name, "
+        "recipient_name, disclosure, purpose, revocation_terms, signed_by, signature_method, "
+        "signed_on, created_at) VALUES (1, 1, 1, 'P', 'F', 'd', 'p', 'r', 'patient', 'paper', "
+        "'2026-01-01', :t)",
+        "assignment": "INSERT INTO assignment (id, module_slug, learner_id, patient_id, "
+        "assigned_at) VALUES (1, 'a', 1, 1, :t)",
+        "section_read": "INSERT INTO section_read (id, user_id, module_slug, section_key, "
+        "content_version, read_at) VALUES (1, 1, 'a', 's', 'v', :t)",
+        "module_progress": "INSERT INTO module_progress (id, user_id, module_slug, started_at, "
+        "last_activity_at, sections_read, sections_total) VALUES (1, 1, 'a', :t, :t, 1, 2)",
+        "quiz_attempt": "INSERT INTO quiz_attempt (id, user_id, module_slug, content_version, "
+        "lang, submit_token, score, correct_count, total, pass_mark, passed, submitted_at) "
+        "VALUES (1, 1, 'a', 'v', 'en', 'tok', 1.0, 1, 1, 0.8, true, :t)",
+        "quiz_answer": "INSERT INTO quiz_answer (id, attempt_id, position, question_id, chosen, "
+        "correct) VALUES (1, 1, 0, 'q', '0', true)",
+    }
+    try:
+        app = create_app(_test_config(url))
+        with app.app_context():
+            upgrade(directory=MIGRATIONS, revision="0004")
+            with db.engine.begin() as conn:
+                for user_id, role in ((1, "family"), (2, "clinician")):
+                    conn.execute(
+                        text(
+                            'INSERT INTO "user" (id, email, display_name, role, active, '
+                            "session_version, failed_logins, created_at, updated_at) VALUES "
+                            "(:id, :email, 'U', :role, true, 1, 0, :t, :t)"
+                        ),
+                        {
+                            "id": user_id,
+                            "email": f"u{user_id}@example.org",
+                            "role": role,
+                            "t": stamp,
+                        },
+                    )
+                conn.execute(
+                    text(
+                        "INSERT INTO patient (id, display_name, status, enrolled_on, created_at) "
+                        "VALUES (1, 'P', 'active', '2026-01-01', :t)"
+                    ),
+                    {"t": stamp},
+                )
+                for statement in rows.values():
+                    conn.execute(text(statement), {"t": stamp})
+            upgrade(directory=MIGRATIONS)
+            with db.engine.connect() as conn:
+                for table in ("user", "patient", *rows):
+                    count = conn.execute(
+                        sa.select(sa.func.count()).select_from(sa.table(table))
+                    ).scalar()
+                    assert count == (2 if table == "user" else 1), table
+            db.engine.dispose()
+    finally:
+        if cleanup:
+            engine, schema = cleanup
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     EmailField,
     IntegerField,
     PasswordField,
@@ -17,11 +15,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
+from lms.forms import BaseForm, DateField, OnceForm
+from lms.inputs import MAX_ID
 from lms.models import Role
 
-BAD_DATE = _l("Enter a date as YYYY-MM-DD, for example 2025-03-14.")
 CHOOSE_ACTIVE_CLINICIAN = _l("Choose an active clinician from the list.")
-MAX_ID = 2**31 - 1  # larger ids would overflow an INTEGER column on PostgreSQL
 
 
 def _strip(value: str | None) -> str | None:
@@ -44,18 +42,18 @@ class ClinicianField(SelectField):
         except ValueError as exc:
             raise ValueError(self.invalid_message) from exc
 
-    def pre_validate(self, form: FlaskForm) -> None:
+    def pre_validate(self, form: BaseForm) -> None:
         try:
             super().pre_validate(form)
         except ValidationError as exc:
             raise ValidationError(self.invalid_message) from exc
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     """A CSRF-protected button."""
 
 
-class StaffForm(FlaskForm):
+class StaffForm(OnceForm):
     email = EmailField(
         _l("Email"),
         validators=[
@@ -90,17 +88,17 @@ class StaffForm(FlaskForm):
     submit = SubmitField(_l("Create account"))
 
 
-class CareTeamAddForm(FlaskForm):
+class CareTeamAddForm(BaseForm):
     """Add one clinician to one patient's care team (one form per patient, by prefix)."""
 
     clinician_id = ClinicianField(_l("Add a clinician"))
 
 
-class CareTeamRemoveForm(FlaskForm):
+class CareTeamRemoveForm(BaseForm):
     clinician_id = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=MAX_ID)])
 
 
-class MoveCaseloadForm(FlaskForm):
+class MoveCaseloadForm(BaseForm):
     from_clinician = ClinicianField(
         _l("Move every patient of"),
         invalid_message=_l("Choose a clinician from the list."),
@@ -117,7 +115,7 @@ class MoveCaseloadForm(FlaskForm):
             raise ValidationError(_l("Choose two different clinicians."))
 
 
-class EmergencyAccessForm(FlaskForm):
+class EmergencyAccessForm(BaseForm):
     """Break-glass: why, and for how long."""
 
     reason = TextAreaField(
@@ -152,7 +150,7 @@ class EmergencyAccessForm(FlaskForm):
     submit = SubmitField(_l("Open the records"))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(BaseForm):
     """GET filters for the audit log: no CSRF (nothing changes), bad values become messages."""
 
     class Meta:
@@ -165,14 +163,9 @@ class AuditFilterForm(FlaskForm):
     )
     action = SelectField(_l("Action"), validate_choice=True)
     date_from = DateField(
-        _l("From (YYYY-MM-DD)"),
-        validators=[Optional()],
-        description=_l("Dates are in UTC."),
-        invalid_value_message=BAD_DATE,
+        _l("From (YYYY-MM-DD)"), validators=[Optional()], description=_l("Dates are in UTC.")
     )
-    date_to = DateField(
-        _l("To (YYYY-MM-DD), inclusive"), validators=[Optional()], invalid_value_message=BAD_DATE
-    )
+    date_to = DateField(_l("To (YYYY-MM-DD), inclusive"), validators=[Optional()])
 
     def validate_date_to(self, field: DateField) -> None:
         start = self.date_from.data

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from lms import audit, clock
+from lms import audit, clock, inputs
 from lms.admin import services
 from lms.admin.forms import (
     ActionForm,
@@ -78,6 +78,7 @@ def staff():
                 display_name=form.display_name.data,
                 role=form.role.data,
                 password=form.password.data,
+                submit_token=form.submit_token.data,
             )
         except services.FieldErrors as exc:
             for name, messages in exc.errors.items():
@@ -115,19 +116,19 @@ def _set_active(user_id: int, active: bool):  # noqa: ANN202
     return redirect(url_for("admin.staff"))
 
 
-@bp.route("/staff/<int:user_id>/deactivate", methods=["POST"])
+@bp.route("/staff/<id:user_id>/deactivate", methods=["POST"])
 @recent_auth_required(back="admin.staff")
 def deactivate(user_id: int):
     return _set_active(user_id, False)
 
 
-@bp.route("/staff/<int:user_id>/reactivate", methods=["POST"])
+@bp.route("/staff/<id:user_id>/reactivate", methods=["POST"])
 @recent_auth_required(back="admin.staff")
 def reactivate(user_id: int):
     return _set_active(user_id, True)
 
 
-@bp.route("/staff/<int:user_id>/two-step/reset", methods=["POST"])
+@bp.route("/staff/<id:user_id>/two-step/reset", methods=["POST"])
 @recent_auth_required(back="admin.staff")
 def reset_two_step(user_id: int):
     """After a lost phone: two-step sign-in is cleared, the person is signed out everywhere
@@ -158,7 +159,7 @@ def reset_two_step(user_id: int):
 # --- emergency access ------------------------------------------------------------------------
 
 
-@bp.route("/emergency/<int:patient_id>", methods=["GET", "POST"])
+@bp.route("/emergency/<id:patient_id>", methods=["GET", "POST"])
 @recent_auth_required()
 def emergency(patient_id: int):
     """Break-glass: open one patient's records for a stated reason and a limited time."""
@@ -177,7 +178,7 @@ def emergency(patient_id: int):
     return render_template("admin/emergency.html", patient=patient, form=form)
 
 
-@bp.route("/emergency/<int:grant_id>/end", methods=["POST"])
+@bp.route("/emergency/<id:grant_id>/end", methods=["POST"])
 def end_emergency(grant_id: int):
     grant = db.get_or_404(EmergencyAccess, grant_id)
     if grant.user_id != _me().id:
@@ -218,9 +219,7 @@ def _move_form(everyone: list[User], active: list[User]) -> MoveCaseloadForm:
 
 @bp.route("/caseloads")
 def caseloads():
-    show = request.args.get("status", "active")
-    if show not in ("active", "discharged", "all"):
-        show = "active"
+    show = inputs.choice("status", ("active", "discharged", "all"), "active")
     # Patients' names are shown: record the viewing before loading (a commit afterwards
     # would expire everything loaded into one query per row).
     audit.record("admin.caseloads.view", detail=f"status={show}")
@@ -242,7 +241,7 @@ def _back_to(patient_id: int):  # noqa: ANN202
     return redirect(url_for("admin.caseloads", status="all", _anchor=f"patient-{patient_id}"))
 
 
-@bp.route("/caseloads/<int:patient_id>/add", methods=["POST"])
+@bp.route("/caseloads/<id:patient_id>/add", methods=["POST"])
 def care_team_add(patient_id: int):
     patient = db.get_or_404(Patient, patient_id)
     form = _add_form(patient.id, services.clinicians(active_only=True))
@@ -264,7 +263,7 @@ def care_team_add(patient_id: int):
     return _back_to(patient.id)
 
 
-@bp.route("/caseloads/<int:patient_id>/remove", methods=["POST"])
+@bp.route("/caseloads/<id:patient_id>/remove", methods=["POST"])
 def care_team_remove(patient_id: int):
     patient = db.get_or_404(Patient, patient_id)
     form = CareTeamRemoveForm()
@@ -346,7 +345,7 @@ def _filter_args(filters: services.AuditFilters) -> dict[str, str]:
 def audit_log():
     users = services.all_users()
     form, filters = _audit_filters(users)
-    page = min(max(request.args.get("page", 1, type=int), 1), 100_000)
+    page = inputs.page_number()
     result = services.audit_page(_me(), filters, page, users)
     return render_template(
         "admin/audit.html",

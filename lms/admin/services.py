@@ -17,7 +17,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from lms import access, audit, clock
+from lms import access, audit, clock, submissions
 from lms.auth import services as auth_services
 from lms.csvutil import csv_cell
 from lms.extensions import db
@@ -70,9 +70,34 @@ def staff_member(user_id: int) -> User | None:
     return user
 
 
-def create_staff(actor: User, *, email: str, display_name: str, role: str, password: str) -> User:
-    """Create a clinician or admin account. The email is unique case-insensitively, so the
-    second of two identical submits is refused with a message instead of a second account."""
+def create_staff(
+    actor: User,
+    *,
+    email: str,
+    display_name: str,
+    role: str,
+    password: str,
+    submit_token: str | None = None,
+) -> User:
+    """Create a clinician or admin account. The same form sent twice at once creates one
+    account and both get it (``lms.submissions``); the email is unique case-insensitively,
+    so another form with the same email is refused with a message."""
+    once = submissions.claim(actor, submit_token, "staff.create")
+    if once.earlier and (earlier := db.session.get(User, once.result or 0)) is not None:
+        return earlier
+    try:
+        user = _create_staff(
+            actor, email=email, display_name=display_name, role=role, password=password
+        )
+    except FieldErrors:
+        db.session.rollback()  # frees the claim: a resend with the mistake fixed goes through
+        raise
+    submissions.finish(once, user.id)
+    db.session.commit()
+    return user
+
+
+def _create_staff(actor: User, *, email: str, display_name: str, role: str, password: str) -> User:
     email = normalize_email(email)
     if role not in STAFF_ROLES:
         raise FieldErrors({"role": [_("Choose clinician or administrator.")]})
@@ -85,13 +110,12 @@ def create_staff(actor: User, *, email: str, display_name: str, role: str, passw
     if problems:
         raise FieldErrors({"password": problems})
     try:
-        user = auth_services.create_user(
-            email=email, display_name=display_name, role=role, password=password, actor=actor
-        )
-        db.session.commit()
+        with db.session.begin_nested():
+            user = auth_services.create_user(
+                email=email, display_name=display_name, role=role, password=password, actor=actor
+            )
     except IntegrityError:
-        # Two submits at the same moment: the unique index lets only one through.
-        db.session.rollback()
+        # Another form with this email at the same moment: the unique index lets one through.
         raise FieldErrors({"email": [taken]}) from None
     return user
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -16,15 +15,27 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from lms.forms import UNSAVEABLE, BaseForm
 
-class LoginForm(FlaskForm):
+MAX_NEXT_LENGTH = 2048
+
+
+def _drop_unusable_next(value: str | None) -> str | None:
+    """A ``next`` that is very long or holds control characters is dropped (signing in then
+    goes home) instead of failing the form on a field nobody sees."""
+    if isinstance(value, str) and (len(value) > MAX_NEXT_LENGTH or UNSAVEABLE.search(value)):
+        return ""
+    return value
+
+
+class LoginForm(BaseForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
-    next = HiddenField()
+    next = HiddenField(filters=[_drop_unusable_next])
     submit = SubmitField(_l("Sign in"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(BaseForm):
     current_password = PasswordField(
         _l("Current password"), validators=[DataRequired(), Length(max=1024)]
     )
@@ -40,7 +51,7 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(BaseForm):
     locale = SelectField(
         _l("Language"),
         choices=[
@@ -53,7 +64,7 @@ class PreferencesForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(BaseForm):
     email = EmailField(
         _l("Email"),
         validators=[DataRequired(), Length(max=254)],
@@ -62,7 +73,7 @@ class ForgotPasswordForm(FlaskForm):
     submit = SubmitField(_l("Send me a link"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(BaseForm):
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(max=1024)],
@@ -75,16 +86,16 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set new password"))
 
 
-class RemindersForm(FlaskForm):
+class RemindersForm(BaseForm):
     reminders_enabled = BooleanField(_l("Email me when a reading is due soon or overdue"))
     submit = SubmitField(_l("Save"))
 
 
-class RemindersOffForm(FlaskForm):
+class RemindersOffForm(BaseForm):
     submit = SubmitField(_l("Turn off reminder emails"))
 
 
-class CodeForm(FlaskForm):
+class CodeForm(BaseForm):
     """The second step of signing in: a code from the app, or a recovery code."""
 
     code = StringField(
@@ -98,7 +109,7 @@ class CodeForm(FlaskForm):
     submit = SubmitField(_l("Continue"))
 
 
-class SetupForm(FlaskForm):
+class SetupForm(BaseForm):
     code = StringField(
         _l("6-digit code from the app"),
         validators=[DataRequired(), Length(max=64)],
@@ -107,7 +118,7 @@ class SetupForm(FlaskForm):
     submit = SubmitField(_l("Turn on two-step sign-in"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BaseForm):
     """Re-authentication before a sensitive action."""
 
     password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=1024)])
@@ -120,11 +131,11 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     """A button that does one thing (CSRF only)."""
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(BaseForm):
     new_email = EmailField(
         _l("New email address"),
         validators=[
@@ -137,5 +148,5 @@ class EmailChangeForm(FlaskForm):
     submit = SubmitField(_l("Send the link"))
 
 
-class ConfirmEmailForm(FlaskForm):
+class ConfirmEmailForm(BaseForm):
     submit = SubmitField(_l("Use this address from now on"))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     EmailField,
     IntegerField,
     RadioField,
@@ -19,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from lms.forms import BaseForm, DateField, OnceForm
 from lms.models import Relationship
 
 RELATIONSHIP_LABELS = {
@@ -37,7 +36,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class EnrollForm(FlaskForm):
+class EnrollForm(OnceForm):
     display_name = StringField(
         _l("Patient's name"),
         validators=[DataRequired(), Length(max=120)],
@@ -50,7 +49,7 @@ class EnrollForm(FlaskForm):
     submit = SubmitField(_l("Enroll patient"))
 
 
-class FamilyMemberForm(FlaskForm):
+class FamilyMemberForm(OnceForm):
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     relationship = SelectField(
@@ -60,7 +59,7 @@ class FamilyMemberForm(FlaskForm):
     submit = SubmitField(_l("Add family member"))
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(OnceForm):
     family_link = SelectField(_l("Family member named in the consent"), coerce=str)
     disclosure = TextAreaField(
         _l("What may be shared"), validators=[DataRequired(), Length(max=2000)]
@@ -103,12 +102,12 @@ class ConsentForm(FlaskForm):
     submit = SubmitField(_l("Record consent"))
 
 
-class InviteForm(FlaskForm):
+class InviteForm(OnceForm):
     family_link = SelectField(_l("Family member to invite"), coerce=str)
     submit = SubmitField(_l("Create invitation link"))
 
 
-class AssignForm(FlaskForm):
+class AssignForm(OnceForm):
     what = SelectField(_l("Module or path"), coerce=str, validators=[DataRequired()])
     learners = MultiCheckboxField(_l("Assign to"), coerce=str)
     due_on = DateField(
@@ -127,21 +126,21 @@ class AssignForm(FlaskForm):
     submit = SubmitField(_l("Assign"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     """A CSRF-protected button."""
 
 
-class DischargeForm(FlaskForm):
+class DischargeForm(BaseForm):
     discharged_on = DateField(_l("Discharge date"), validators=[DataRequired()])
     submit = SubmitField(_l("Discharge patient"))
 
 
-class PatientLoginForm(FlaskForm):
+class PatientLoginForm(OnceForm):
     email = EmailField(_l("Patient's email"), validators=[DataRequired(), Email(), Length(max=254)])
     submit = SubmitField(_l("Create patient invitation link"))
 
 
-class SessionForm(FlaskForm):
+class SessionForm(OnceForm):
     """An education session. Attendance radios (one group per caseload patient) are read
     from the request by ``attendance_from``; their names are ``attendance-<patient id>``."""
 

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from lms import access, audit, clock, notices
+from lms import access, audit, clock, inputs, notices
 from lms.clinic import insight, services, session_log
 from lms.clinic.forms import (
     ActionForm,
@@ -33,6 +43,7 @@ from lms.models import (
     Consent,
     EducationSession,
     FamilyLink,
+    Invitation,
     LinkState,
     ModuleProgress,
     Patient,
@@ -63,10 +74,10 @@ PER_PAGE = 25
 @bp.route("/")
 def caseload():
     """The caseload dashboard: one row per family, needs-help flags first (admins: all)."""
-    status = request.args.get("status", "active")
-    show = request.args.get("show", "all")
-    sort = request.args.get("sort", "needs_help")
-    page = _page_number()
+    status = inputs.choice("status", ("active", "discharged", "all"), "active")
+    show = inputs.choice("show", ("all", "needs_help", "overdue"), "all")
+    sort = inputs.choice("sort", tuple(insight.SORTS), "needs_help")
+    page = inputs.page_number()
     rows = insight.caseload_rows(_me(), status=status)
     rows = insight.filter_and_sort(rows, show=show, sort=sort)
     pages = max(1, -(-len(rows) // PER_PAGE))
@@ -94,11 +105,6 @@ def _audit_after_render(action: str, **kwargs) -> None:
     db.session.commit()
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
-
-
 @bp.route("/patients/new", methods=["GET", "POST"])
 def enroll():
     """Enroll a patient onto this clinician's caseload."""
@@ -111,6 +117,7 @@ def enroll():
             display_name=form.display_name.data,
             record_number=form.record_number.data,
             enrolled_on=form.enrolled_on.data,
+            submit_token=form.submit_token.data,
         )
         flash(_("Patient enrolled."))
         return redirect(url_for("clinic.patient", patient_id=patient.id))
@@ -202,6 +209,7 @@ def add_family(patient_id: str):
         display_name=form.display_name.data,
         email=form.email.data,
         relationship=form.relationship.data,
+        submit_token=form.submit_token.data,
     )
     db.session.commit()
     flash(_("Family member added. Next: record the patient's consent, then invite them."))
@@ -256,6 +264,7 @@ def new_consent(patient_id: str):
                 representative_capacity=(form.representative_capacity.data or "").strip() or None,
                 signature_method=form.signature_method.data,
                 signed_on=form.signed_on.data,
+                submit_token=form.submit_token.data,
             )
         except services.ActionError as exc:
             form.expires_on.errors = [*form.expires_on.errors, _(str(exc))]
@@ -312,20 +321,51 @@ def invite(patient_id: str):
     if form.validate_on_submit():
         link = _link_of(patient, form.family_link.data)
         try:
-            new = services.invite(_me(), patient, link)
+            new = services.invite(_me(), patient, link, submit_token=form.submit_token.data)
         except services.ActionError as exc:
             form.family_link.errors = [_(str(exc))]
         else:
-            url = external_url("invite.accept", token=new.token)
-            return render_template(
-                "clinic/invite_link.html",
-                patient=patient,
-                link=link,
-                url=url,
-                expires_at=new.invitation.expires_at,
-            )
+            return _show_invitation(patient, new)
     return render_template(
         "clinic/invite.html", patient=patient, form=form, no_consent=no_consent, waiting=waiting
+    )
+
+
+# A new invitation's link is shown once, on the page the form leads to: it waits in the
+# clinician's own session until that page takes it out (the database keeps only its hash).
+LINKS_TO_SHOW = "invitation_links"
+
+
+def _show_invitation(patient: Patient, new: services.NewInvitation):  # noqa: ANN202
+    if new.token is not None:
+        session[LINKS_TO_SHOW] = {
+            **session.get(LINKS_TO_SHOW, {}),
+            str(new.invitation.id): new.token,
+        }
+    return redirect(
+        url_for("clinic.invitation", patient_id=patient.id, invitation_id=new.invitation.id)
+    )
+
+
+@bp.route("/patients/<patient_id>/invitations/<id:invitation_id>")
+def invitation(patient_id: str, invitation_id: int):
+    """The link of an invitation just created, shown this once; afterwards, where it went."""
+    patient = access.patient_for(_me(), patient_id)
+    found = db.session.get(Invitation, invitation_id)
+    if found is None or found.patient_id != patient.id:
+        abort(404)
+    waiting = dict(session.get(LINKS_TO_SHOW, {}))
+    token = waiting.pop(str(found.id), None)
+    if token is not None:
+        session[LINKS_TO_SHOW] = waiting
+    link = db.session.get(FamilyLink, found.family_link_id) if found.family_link_id else None
+    return render_template(
+        "clinic/invite_link.html",
+        patient=patient,
+        link=link,
+        invitation=found,
+        url=external_url("invite.accept", token=token) if token else None,
+        expires_at=found.expires_at,
     )
 
 
@@ -339,15 +379,10 @@ def patient_login(patient_id: str):
     if not form.validate_on_submit():
         flash(_("Enter a valid email address for the patient."), "error")
         return redirect(url_for("clinic.patient", patient_id=patient.id))
-    new = services.create_patient_login(_me(), patient, form.email.data)
-    url = external_url("invite.accept", token=new.token)
-    return render_template(
-        "clinic/invite_link.html",
-        patient=patient,
-        link=None,
-        url=url,
-        expires_at=new.invitation.expires_at,
+    new = services.create_patient_login(
+        _me(), patient, form.email.data, submit_token=form.submit_token.data
     )
+    return _show_invitation(patient, new)
 
 
 def _learner_choices(patient: Patient):
@@ -409,11 +444,12 @@ def assign(patient_id: str):
                     spread_days=form.spread_days.data or 0,
                     note=form.note.data,
                     path_slug=path_slug,
+                    submit_token=form.submit_token.data,
                 )
             except services.ActionError as exc:
                 form.learners.errors = [_(str(exc))]
             else:
-                flash(_("%(n)d assignments created.", n=len(created)))
+                flash(_("%(n)d assignments created.", n=created))
                 return redirect(url_for("clinic.patient", patient_id=patient.id))
     return render_template("clinic/assign.html", patient=patient, form=form)
 
@@ -541,6 +577,7 @@ def new_session():
                 facilitator=form.facilitator.data,
                 module_slugs=form.modules.data,
                 attendance={pid: v for pid, v in attendance.items() if v},
+                submit_token=form.submit_token.data,
             )
             flash(_("Session saved."))
             return redirect(url_for("clinic.session_detail", session_id=session_row.id))

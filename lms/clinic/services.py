@@ -9,8 +9,9 @@ from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
-from lms import access, audit, clock
+from lms import access, audit, clock, submissions
 from lms.auth import services as auth_services
 from lms.extensions import db
 from lms.models import (
@@ -36,19 +37,18 @@ class ActionError(ValueError):
 
 
 def enroll_patient(
-    clinician: User, *, display_name: str, record_number: str | None, enrolled_on: date
+    clinician: User,
+    *,
+    display_name: str,
+    record_number: str | None,
+    enrolled_on: date,
+    submit_token: str | None = None,
 ) -> Patient:
-    """Enroll onto this clinician's caseload. The same enrollment sent twice within two
-    minutes (a double click) returns the first one instead of a duplicate."""
-    recent = db.session.scalars(
-        select(Patient).where(
-            Patient.created_by_id == clinician.id,
-            Patient.display_name == display_name.strip(),
-            Patient.created_at >= clock.utcnow() - timedelta(minutes=2),
-        )
-    ).first()
-    if recent is not None and recent.record_number == ((record_number or "").strip() or None):
-        return recent
+    """Enroll onto this clinician's caseload. The same form sent twice (a double click)
+    enrolls once: both get the first one's patient (``lms.submissions``)."""
+    once = submissions.claim(clinician, submit_token, "patient.enroll")
+    if once.earlier and (earlier := db.session.get(Patient, once.result or 0)) is not None:
+        return earlier
     patient = Patient(
         display_name=display_name.strip(),
         record_number=(record_number or "").strip() or None,
@@ -60,17 +60,31 @@ def enroll_patient(
     db.session.add(patient)
     db.session.flush()
     audit.record("patient.enrolled", actor=clinician, subject=patient, patient_id=patient.id)
+    submissions.finish(once, patient.id)
     db.session.commit()
     return patient
 
 
 def add_family_member(
-    clinician: User, patient: Patient, *, display_name: str, email: str, relationship: str
+    clinician: User,
+    patient: Patient,
+    *,
+    display_name: str,
+    email: str,
+    relationship: str,
+    submit_token: str | None = None,
 ) -> FamilyLink:
+    """Link a family member by email (the caller commits). The same person twice, or the
+    same form sent twice at once, is one link."""
+    once = submissions.claim(clinician, submit_token, "family.add")
+    if once.earlier and (earlier := db.session.get(FamilyLink, once.result or 0)) is not None:
+        return earlier
+    lock_patient(patient)
     email = normalize_email(email)
     for link in patient.family_links:
         if link.email == email and link.state != LinkState.REMOVED:
-            return link  # a double submit, or the same person again: one link
+            submissions.finish(once, link.id)
+            return link  # the same person again: one link
     link = FamilyLink(
         patient_id=patient.id,
         display_name=display_name.strip(),
@@ -87,11 +101,26 @@ def add_family_member(
         patient_id=patient.id,
         detail=f"relationship={relationship}",
     )
+    submissions.finish(once, link.id)
     return link
 
 
-def record_consent(clinician: User, patient: Patient, link: FamilyLink, **fields) -> Consent:
-    """Record a signed consent naming one family member (42 CFR Part 2 §2.31 elements)."""
+def lock_patient(patient: Patient) -> None:
+    """Serialize changes to one patient's family and assignments: on PostgreSQL the row is
+    locked until commit; SQLite has one writer at a time anyway."""
+    db.session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
+
+
+def record_consent(
+    clinician: User,
+    patient: Patient,
+    link: FamilyLink,
+    *,
+    submit_token: str | None = None,
+    **fields,
+) -> Consent:
+    """Record a signed consent naming one family member (42 CFR Part 2 §2.31 elements). The
+    same form sent twice at once records once (a second copy would replace the first)."""
     if link.patient_id != patient.id:
         raise ActionError("That family member is not linked to this patient.")
     if not fields.get("expires_on") and not (fields.get("expiry_event") or "").strip():
@@ -105,6 +134,9 @@ def record_consent(clinician: User, patient: Patient, link: FamilyLink, **fields
         and (fields.get("representative_capacity") or "").strip()
     ):
         raise ActionError("A legal representative's name and capacity are both needed.")
+    once = submissions.claim(clinician, submit_token, "consent.record")
+    if once.earlier and (earlier := db.session.get(Consent, once.result or 0)) is not None:
+        return earlier
     older = db.session.scalars(
         select(Consent)
         .where(
@@ -137,6 +169,7 @@ def record_consent(clinician: User, patient: Patient, link: FamilyLink, **fields
             patient_id=patient.id,
             detail=f"replaced by consent {consent.id}",
         )
+    submissions.finish(once, consent.id)
     db.session.commit()
     return consent
 
@@ -241,11 +274,16 @@ def _hash_token(token: str) -> str:
 @dataclass(frozen=True)
 class NewInvitation:
     invitation: Invitation
-    token: str  # shown once; only its hash is stored
+    # Shown once; only its hash is stored. None when an identical submit created the
+    # invitation: its link went to that submit's page (and by email).
+    token: str | None
 
 
-def invite(clinician: User, patient: Patient, link: FamilyLink) -> NewInvitation:
-    """A single-use link for this family member's email, valid for 7 days."""
+def invite(
+    clinician: User, patient: Patient, link: FamilyLink, *, submit_token: str | None = None
+) -> NewInvitation:
+    """A single-use link for this family member's email, valid for 7 days, emailed too. The
+    same form sent twice at once makes one invitation and one email."""
     if link.patient_id != patient.id:
         raise ActionError("That family member is not linked to this patient.")
     if link.state == LinkState.ACTIVE:
@@ -256,6 +294,9 @@ def invite(clinician: User, patient: Patient, link: FamilyLink) -> NewInvitation
         raise ActionError(
             "Record the patient's consent for this person first. Nobody is invited without it."
         )
+    once = submissions.claim(clinician, submit_token, "invite.family")
+    if once.earlier and (earlier := db.session.get(Invitation, once.result or 0)) is not None:
+        return NewInvitation(earlier, token=None)
     now = clock.utcnow()
     for old in db.session.scalars(
         select(Invitation).where(
@@ -266,9 +307,14 @@ def invite(clinician: User, patient: Patient, link: FamilyLink) -> NewInvitation
     ):
         old.revoked_at = now  # only the newest link works
     new = _new_invitation(clinician, patient, email=link.email, role=Role.FAMILY, link=link)
+    return _queue_and_send(new, once)
+
+
+def _queue_and_send(new: NewInvitation, once: submissions.Claim) -> NewInvitation:
     from lms.mail import messages, outbox  # emailed too; the link shown once stays a fallback
 
     outbox_id = messages.queue_invitation(new.invitation, new.token)
+    submissions.finish(once, new.invitation.id)
     db.session.commit()
     outbox.send_now(outbox_id)
     return new
@@ -397,16 +443,23 @@ def assign(
     spread_days: int,
     note: str | None,
     path_slug: str | None = None,
-) -> list[Assignment]:
-    """One assignment per learner and module; due dates spread across a path.
+    submit_token: str | None = None,
+) -> int:
+    """One assignment per learner and module; due dates spread across a path. Returns how
+    many were created.
 
-    An open assignment of the same module to the same learner for this patient is kept
-    as it is (a double submit records once).
+    An open assignment of the same module to the same learner for this patient is kept as
+    it is (a unique index holds one open per learner, patient and module); the same form
+    sent twice at once answers with the first one's count.
     """
     if not learners:
         raise ActionError("Choose at least one person to assign to.")
     if not module_slugs:
         raise ActionError("Choose a module or a path.")
+    once = submissions.claim(clinician, submit_token, "assignment.create")
+    if once.earlier:
+        return once.result or 0
+    lock_patient(patient)
     existing = {
         (a.learner_id, a.module_slug)
         for a in db.session.scalars(
@@ -430,9 +483,12 @@ def assign(
                 due_on=due,
                 note=(note or "").strip() or None,
             )
-            db.session.add(assignment)
+            try:
+                with db.session.begin_nested():
+                    db.session.add(assignment)
+            except IntegrityError:
+                continue  # assigned by someone else this very moment: theirs stays
             created.append(assignment)
-    db.session.flush()
     for assignment in created:
         audit.record(
             "assignment.created",
@@ -441,15 +497,23 @@ def assign(
             patient_id=patient.id,
             detail=f"module={assignment.module_slug} learner={assignment.learner_id}",
         )
+    submissions.finish(once, len(created))
     db.session.commit()
-    return created
+    return len(created)
 
 
 def cancel_assignment(clinician: User, assignment: Assignment) -> bool:
-    if assignment.cancelled_at is not None:
+    """Cancel an open assignment. Returns False if it was already cancelled: a double click,
+    even one arriving at the same moment, cancels and audits once (the UPDATE only matches
+    an open row, and on PostgreSQL waits for the other to commit, then matches nothing)."""
+    cancelled = db.session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id, Assignment.cancelled_at.is_(None))
+        .values(cancelled_at=clock.utcnow(), cancelled_by_id=clinician.id)
+    )
+    if cancelled.rowcount != 1:
+        db.session.rollback()
         return False
-    assignment.cancelled_at = clock.utcnow()
-    assignment.cancelled_by_id = clinician.id
     audit.record(
         "assignment.cancelled",
         actor=clinician,
@@ -461,24 +525,40 @@ def cancel_assignment(clinician: User, assignment: Assignment) -> bool:
 
 
 def discharge(clinician: User, patient: Patient, on: date) -> bool:
-    """Family access to anything about the patient ends; every record is kept."""
-    if patient.status == PatientStatus.DISCHARGED:
+    """Family access to anything about the patient ends; every record is kept. Returns False
+    if the patient was already discharged: a double click discharges and audits once."""
+    discharged = db.session.execute(
+        update(Patient)
+        .where(Patient.id == patient.id, Patient.status == PatientStatus.ACTIVE)
+        .values(status=PatientStatus.DISCHARGED, discharged_on=on)
+    )
+    if discharged.rowcount != 1:
+        db.session.rollback()
         return False
-    patient.status = PatientStatus.DISCHARGED
-    patient.discharged_on = on
     audit.record("patient.discharged", actor=clinician, subject=patient, patient_id=patient.id)
     db.session.commit()
     return True
 
 
-def create_patient_login(clinician: User, patient: Patient, email: str) -> NewInvitation:
-    """Invite the patient to their own login (role patient)."""
+def create_patient_login(
+    clinician: User, patient: Patient, email: str, *, submit_token: str | None = None
+) -> NewInvitation:
+    """Invite the patient to their own login (role patient). The same form sent twice at
+    once makes one invitation and one email."""
+    once = submissions.claim(clinician, submit_token, "invite.patient")
+    if once.earlier and (earlier := db.session.get(Invitation, once.result or 0)) is not None:
+        return NewInvitation(earlier, token=None)
+    now = clock.utcnow()
+    for old in db.session.scalars(
+        select(Invitation).where(
+            Invitation.patient_id == patient.id,
+            Invitation.role == Role.PATIENT,
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+    ):
+        old.revoked_at = now  # only the newest link works
     new = _new_invitation(
         clinician, patient, email=normalize_email(email), role=Role.PATIENT, link=None
     )
-    from lms.mail import messages, outbox  # emailed too; the link shown once stays a fallback
-
-    outbox_id = messages.queue_invitation(new.invitation, new.token)
-    db.session.commit()
-    outbox.send_now(outbox_id)
-    return new
+    return _queue_and_send(new, once)

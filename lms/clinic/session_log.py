@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from sqlalchemy import select
-
-from lms import access, audit, clock
+from lms import access, audit, submissions
 from lms.content import get_library
 from lms.extensions import db
 from lms.models import Attendance, EducationSession, Patient, SessionModule, User
@@ -20,19 +18,13 @@ def log_session(
     facilitator: str,
     module_slugs: list[str],
     attendance: dict[int, str],
+    submit_token: str | None = None,
 ) -> EducationSession:
     """Save the session; attendance only for patients on this clinician's caseload.
-    The same session sent twice within two minutes (a double click) is saved once."""
-    recent = db.session.scalars(
-        select(EducationSession).where(
-            EducationSession.created_by_id == clinician.id,
-            EducationSession.held_on == held_on,
-            EducationSession.title == title.strip(),
-            EducationSession.created_at >= clock.utcnow() - timedelta(minutes=2),
-        )
-    ).first()
-    if recent is not None:
-        return recent
+    The same form sent twice (a double click) saves once (``lms.submissions``)."""
+    once = submissions.claim(clinician, submit_token, "session.log")
+    if once.earlier and (earlier := db.session.get(EducationSession, once.result or 0)):
+        return earlier
     library = get_library()
     row = EducationSession(
         held_on=held_on,
@@ -62,5 +54,6 @@ def log_session(
             patient_id=item.patient_id,
             detail=item.status,
         )
+    submissions.finish(once, row.id)
     db.session.commit()
     return row

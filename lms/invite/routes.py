@@ -6,12 +6,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from lms.clinic import services
 from lms.extensions import db, limiter
+from lms.forms import BaseForm
 from lms.models import User
 from lms.passwords import password_problems
 from lms.security import start_session
@@ -19,7 +19,7 @@ from lms.security import start_session
 bp = Blueprint("invite", __name__, url_prefix="/invite")
 
 
-class AcceptForm(FlaskForm):
+class AcceptForm(BaseForm):
     email = EmailField(
         _l("Your email"),
         validators=[DataRequired(), Length(max=254)],
@@ -42,7 +42,7 @@ class AcceptForm(FlaskForm):
     submit = SubmitField(_l("Create my account"))
 
 
-class JoinForm(FlaskForm):
+class JoinForm(BaseForm):
     submit = SubmitField(_l("Accept the invitation"))
 
 

@@ -23,7 +23,6 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms import HiddenField
@@ -34,17 +33,18 @@ from lms.content import get_library
 from lms.content.grading import AnswerError, parse_answers
 from lms.content.model import Module
 from lms.extensions import db
+from lms.forms import BaseForm
 from lms.learn import services
 from lms.models import Assignment, FamilyLink, QuizAttempt
 
 bp = Blueprint("learn", __name__, url_prefix="/learn")
 
 
-class SectionForm(FlaskForm):
+class SectionForm(BaseForm):
     """A button that marks a section read (CSRF only)."""
 
 
-class CheckForm(FlaskForm):
+class CheckForm(BaseForm):
     """The knowledge check's fixed part. Its questions come from content and are read with
     ``parse_answers``, which explains every kind of bad or forged answer."""
 
@@ -261,7 +261,7 @@ def check(slug: str):
     return redirect(url_for("learn.attempt", slug=slug, attempt_id=submitted.attempt.id))
 
 
-@bp.route("/modules/<slug>/attempts/<int:attempt_id>")
+@bp.route("/modules/<slug>/attempts/<id:attempt_id>")
 def attempt(slug: str, attempt_id: int):
     """One of the learner's own attempts: score, pass mark and every answer's feedback."""
     mod = module_or_404(slug)

@@ -71,10 +71,11 @@ def _ensure_progress(user: User, module: Module) -> ModuleProgress:
             sections_total=len(module.sections),
             sections_read=0,
         )
-        db.session.add(progress)
         try:
+            # Added inside the savepoint, so a conflict also takes it out of the session
+            # (added before it, the next query would flush the duplicate again).
             with db.session.begin_nested():
-                db.session.flush()
+                db.session.add(progress)
         except IntegrityError:  # a parallel request created it first
             progress = progress_for(user.id, module.slug)
             if progress is None:  # the conflict was not a duplicate: let it surface
@@ -137,17 +138,16 @@ def record_section_read(user: User, module: Module, section_key: str) -> ModuleP
         )
     )
     if not exists:
-        db.session.add(
-            SectionRead(
-                user_id=user.id,
-                module_slug=module.slug,
-                section_key=section_key,
-                content_version=module.version,
-            )
-        )
         try:
             with db.session.begin_nested():
-                db.session.flush()
+                db.session.add(
+                    SectionRead(
+                        user_id=user.id,
+                        module_slug=module.slug,
+                        section_key=section_key,
+                        content_version=module.version,
+                    )
+                )
         except IntegrityError:
             pass  # the same click arrived twice at once; one row is kept
     progress.last_section_key = section_key
@@ -196,10 +196,9 @@ def submit_attempt(
                 correct=item.correct,
             )
         )
-    db.session.add(attempt)
     try:
         with db.session.begin_nested():
-            db.session.flush()
+            db.session.add(attempt)
     except IntegrityError:
         existing = _attempt_by_token(user.id, submit_token)
         if existing is None:

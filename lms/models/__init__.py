@@ -16,6 +16,7 @@ from lms.models.clinical import (
 from lms.models.learning import ModuleProgress, QuizAnswer, QuizAttempt, SectionRead
 from lms.models.mail import Outbox
 from lms.models.sessions import Attendance, AttendanceStatus, EducationSession, SessionModule
+from lms.models.submission import Submission
 from lms.models.user import RecoveryCode, Role, User, normalize_email
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "RecoveryCode",
     "Role",
     "SectionRead",
+    "Submission",
     "User",
     "normalize_email",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms import clock
@@ -205,6 +205,16 @@ class Assignment(db.Model):
     __table_args__ = (
         Index("ix_assignment_patient_open", "patient_id", "cancelled_at"),
         Index("ix_assignment_learner", "learner_id", "module_slug"),
+        # One open assignment of a module per learner and patient, whoever assigns it.
+        Index(
+            "uq_assignment_open",
+            "learner_id",
+            "patient_id",
+            "module_slug",
+            unique=True,
+            sqlite_where=text("cancelled_at IS NULL"),
+            postgresql_where=text("cancelled_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,7 +1,7 @@
 """two-step sign-in, consent replacement, emergency access; no more account lockout
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-27 06:00:00
 
 - ``user``: TOTP secret, pending secret, last accepted time step, enabled date, an email
@@ -20,13 +20,16 @@ from lms.models.base import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("user") as batch:
+    # Never recreate "user" on SQLite: dropping the old copy of a table that others reference
+    # ON DELETE CASCADE (assignments, progress, attempts…) would delete their rows with it.
+    # Adding and dropping plain columns in place needs SQLite 3.35 or newer.
+    with op.batch_alter_table("user", recreate="never") as batch:
         batch.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("totp_pending_secret", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("totp_last_counter", sa.BigInteger(), nullable=True))
@@ -128,7 +131,7 @@ def downgrade():
         batch.drop_column("superseded_at")
     op.drop_index("ix_recovery_code_user_id", table_name="recovery_code")
     op.drop_table("recovery_code")
-    with op.batch_alter_table("user") as batch:
+    with op.batch_alter_table("user", recreate="never") as batch:
         batch.add_column(sa.Column("locked_until", UTCDateTime(), nullable=True))
         batch.add_column(
             sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
