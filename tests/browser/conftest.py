@@ -22,14 +22,20 @@ def server():
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright_driver():
+    """One Playwright for the run (a second one cannot start in the same thread)."""
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
-    chromium = support.launch(playwright)
+    yield playwright
+    playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    chromium = support.launch(playwright_driver)
     yield chromium
     chromium.close()
-    playwright.stop()
 
 
 @pytest.fixture(scope="session")

@@ -55,18 +55,14 @@ def site(request, certs):
 
 
 @pytest.fixture(scope="module")
-def tls_browser():
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(
+def tls_browser(playwright_driver):
+    browser = playwright_driver.chromium.launch(
         executable_path=support.CHROMIUM,
         args=[*support.LAUNCH_ARGS, "--ignore-certificate-errors"],
         headless=True,
     )
     yield browser
     browser.close()
-    playwright.stop()
 
 
 @pytest.fixture
