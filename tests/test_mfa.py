@@ -46,7 +46,7 @@ def enrol(client, email) -> tuple[str, list[str]]:
     response = password_step(client, email)
     assert response.headers["Location"] == "/auth/two-step/setup"
     page = text_of(client.get("/auth/two-step/setup"))
-    assert "<svg" in page  # the QR code, drawn here
+    assert 'src="data:image/svg+xml' in page  # the QR code, drawn here
     secret = SECRET_RE.search(page).group(1).replace(" ", "")
     done = post_form(client, "/auth/two-step/setup", {"code": code_for(secret)})
     assert done.status_code == 200

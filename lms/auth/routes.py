@@ -215,7 +215,7 @@ def mfa_setup():
     return render_template(
         "auth/mfa_setup.html",
         form=form,
-        qr=mfa_rules.qr_svg(uri),
+        qr=mfa_rules.qr_data_uri(uri),
         secret=mfa_rules.grouped(secret),
         during_login=during_login,
         required=mfa_rules.required_for(user),
