@@ -13,6 +13,7 @@ Views reach another person's data only through these functions. Anything out of 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask import abort, g
@@ -20,6 +21,7 @@ from sqlalchemy import Select, and_, exists, or_, select
 
 from lms import clock
 from lms.extensions import db
+from lms.inputs import MAX_ID
 from lms.models import (
     Assignment,
     CareTeamMember,
@@ -33,14 +35,18 @@ from lms.models import (
     User,
 )
 
+_ID = re.compile(r"[1-9][0-9]{0,9}")
+
 
 def parse_id(value: object) -> int:
-    """Ids from URLs and forms: anything that is not a sane positive integer is a 404."""
-    try:
-        number = int(str(value))
-    except (TypeError, ValueError):
+    """Ids from URLs and forms, by the same rule as the ``<id:...>`` URL converter
+    (``lms.inputs.IdConverter``): ASCII digits, no leading zero, 1 to 2**31-1; anything else
+    (``٣``, ``+3``, ``007``, ``1.5``) is a 404."""
+    text = str(value) if value is not None else ""
+    if not _ID.fullmatch(text):
         abort(404)
-    if number <= 0 or number > 2**31 - 1:
+    number = int(text)
+    if number > MAX_ID:
         abort(404)
     return number
 

@@ -211,3 +211,20 @@ def test_every_form_checks_for_characters_no_database_keeps():
     ours = [c for c in subclasses(FlaskForm) if c.__module__.startswith("lms.")]
     assert len(ours) > 20
     assert [c.__qualname__ for c in ours if not issubclass(c, BaseForm) and c is not BaseForm] == []
+
+
+@pytest.mark.parametrize("bad", ["٣", "+3", "007", "1.5", " 3", "3 ", "0", "2147483648", "", None])
+def test_text_ids_follow_the_same_rule_as_the_id_converter(app, bad):
+    from werkzeug.exceptions import NotFound
+
+    from lms.access import parse_id
+
+    with app.test_request_context(), pytest.raises(NotFound):
+        parse_id(bad)
+
+
+def test_a_plain_id_is_read(app):
+    from lms.access import parse_id
+
+    with app.test_request_context():
+        assert parse_id("3") == 3 and parse_id(2147483647) == 2147483647
