@@ -64,6 +64,22 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+def _buffered(app):  # noqa: ANN001, ANN202
+    """Read each response whole and close it before sending. Werkzeug's development server
+    skips closing a response when the browser drops the connection mid-send (a page left
+    while its favicon loads, as the quick exit does), leaving a static file open."""
+
+    def wrapper(environ, start_response):  # noqa: ANN001, ANN202
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wrapper
+
+
 class LiveServer:
     """The app with demo data, served on a free local port until :meth:`close`."""
 
@@ -102,7 +118,7 @@ class LiveServer:
             db.session.remove()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = make_server(
-            "127.0.0.1", 0, self.app, threaded=True, request_handler=_QuietHandler
+            "127.0.0.1", 0, _buffered(self.app), threaded=True, request_handler=_QuietHandler
         )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self.app.config["SITE_URL"] = self.url  # links in emails and invitations
