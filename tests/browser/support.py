@@ -61,7 +61,7 @@ class _QuietHandler(WSGIRequestHandler):
     """No access log lines in the test output; errors still reach the log."""
 
     def log_request(self, code="-", size="-"):  # noqa: ANN001, ANN201
-        pass
+        """Log nothing for a request that went well."""
 
 
 def _buffered(app):  # noqa: ANN001, ANN202
