@@ -155,3 +155,12 @@ def make_app(app, app_config):
         with other.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on a free local port; ``.messages`` holds what it got."""
+    from tests.smtp_server import SMTPServer
+
+    with SMTPServer() as server:
+        yield server

@@ -355,3 +355,43 @@ def give_consent(patient_id: int, link_id: int, *, days: int = 90) -> int:
         db.session.add(row)
         db.session.commit()
         return row.id
+
+
+def smtp_settings(smtp) -> dict:  # noqa: ANN001
+    """Settings that send the app's email to the test's SMTP server, with links to a public
+    address."""
+    return {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp.port,
+        "MAIL_TIMEOUT": 5,
+        "MAIL_DEFAULT_SENDER": "Family Learning <no-reply@example.org>",
+        "SITE_URL": "https://learn.example.org",
+    }
+
+
+def make_invited_link(
+    patient_id: int,
+    email: str = "chris@example.org",
+    *,
+    name: str = "Chris Example",
+    relationship: str = "partner",
+    consent: bool = True,
+) -> int:
+    """A family member added but not yet joined (with the patient's consent unless told
+    otherwise); returns the link id."""
+    from lms.models import FamilyLink, LinkState
+
+    with app_context():
+        link = FamilyLink(
+            patient_id=patient_id,
+            display_name=name,
+            email=email,
+            relationship_kind=relationship,
+            state=LinkState.INVITED,
+        )
+        db.session.add(link)
+        db.session.commit()
+        link_id = link.id
+    if consent:
+        give_consent(patient_id, link_id)
+    return link_id

@@ -25,7 +25,6 @@ from lms.models import (
     EducationSession,
     FamilyLink,
     Invitation,
-    LinkState,
     Outbox,
     Patient,
     QuizAttempt,
@@ -35,10 +34,10 @@ from lms.models import (
 from tests.forms import form_data
 from tests.helpers import (
     app_context,
-    give_consent,
     login,
     make_assignment,
     make_family,
+    make_invited_link,
     make_patient,
     make_user,
     text_of,
@@ -185,18 +184,7 @@ def test_assigning_to_two_people(app, staff_client, patient, what, rows):
 
 
 def test_inviting_a_family_member(app, staff_client, patient):
-    with app_context():
-        link = FamilyLink(
-            patient_id=patient.id,
-            display_name="Chris Example",
-            email="chris@example.org",
-            relationship_kind="partner",
-            state=LinkState.INVITED,
-        )
-        db.session.add(link)
-        db.session.commit()
-        link_id = link.id
-    give_consent(patient.id, link_id)  # nobody is invited without it
+    link_id = make_invited_link(patient.id)  # with consent: nobody is invited without it
     url = f"/clinic/patients/{patient.id}/invite"
     data = form_data(staff_client, url, url, family_link=str(link_id))
     location = assert_calm(at_once(app, staff_client, url, data))
@@ -328,17 +316,7 @@ def test_recording_a_consent(app, staff_client, patient):
     """A second copy of the same consent would replace the first; ten at once record one."""
     from lms.models import Consent
 
-    with app_context():
-        link = FamilyLink(
-            patient_id=patient.id,
-            display_name="Chris Example",
-            email="chris@example.org",
-            relationship_kind="partner",
-            state=LinkState.INVITED,
-        )
-        db.session.add(link)
-        db.session.commit()
-        link_id = link.id
+    link_id = make_invited_link(patient.id, consent=False)
     from tests.test_clinic import consent_data
 
     url = f"/clinic/patients/{patient.id}/consents/new"

@@ -12,27 +12,14 @@ from sqlalchemy import select
 from lms import clock
 from lms.extensions import db
 from lms.models import AuditEvent, Outbox, User
-from tests.helpers import csrf_token, login, make_user, post_form, text_of
-from tests.smtp_server import SMTPServer
+from tests.helpers import csrf_token, login, make_user, post_form, smtp_settings, text_of
 
 LINK = re.compile(r"https://learn\.example\.org(/auth/email/[^\s<>\"]+)")
 
 
 @pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
-
-
-@pytest.fixture
 def app_config(app_config, smtp):
-    return {
-        **app_config,
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": smtp.port,
-        "MAIL_TIMEOUT": 5,
-        "SITE_URL": "https://learn.example.org",
-    }
+    return {**app_config, **smtp_settings(smtp)}
 
 
 def outbox(app, kind: str) -> list[Outbox]:

@@ -26,33 +26,22 @@ from tests.helpers import (
     login,
     make_assignment,
     make_family,
+    make_invited_link,
     make_patient,
     make_user,
     post_form,
+    smtp_settings,
     text_of,
 )
-from tests.smtp_server import SMTPServer, free_port
+from tests.smtp_server import free_port
 
 NEW_PASSWORD = "a quiet harbor morning 77"
 URL_RE = re.compile(r"https?://[^\s<>\"]+")
 
 
 @pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
-
-
-@pytest.fixture
 def app_config(app_config, smtp):
-    return {
-        **app_config,
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": smtp.port,
-        "MAIL_TIMEOUT": 5,
-        "MAIL_DEFAULT_SENDER": "Family Learning <no-reply@example.org>",
-        "SITE_URL": "https://learn.example.org",
-    }
+    return {**app_config, **smtp_settings(smtp)}
 
 
 def links(text: str, path_part: str) -> list[str]:
@@ -106,20 +95,7 @@ def family(app):
 def test_invitation_is_emailed_with_the_same_link_shown_once(app, client, smtp):
     clinician = make_user("clinician")
     patient = make_patient(clinician, name="Sam Example")
-    with app_context():
-        from lms.models import FamilyLink
-
-        link = FamilyLink(
-            patient_id=patient.id,
-            display_name="Chris Example",
-            email="chris@example.org",
-            relationship_kind="partner",
-            state="invited",
-        )
-        db.session.add(link)
-        db.session.commit()
-        link_id = link.id
-        give_consent(patient.id, link_id)
+    link_id = make_invited_link(patient.id)
     login(client, clinician.email)
     response = post_form(
         client, f"/clinic/patients/{patient.id}/invite", {"family_link": str(link_id)}

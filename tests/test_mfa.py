@@ -311,3 +311,19 @@ def test_operator_command_resets_two_step_sign_in(app, runner):
     assert "nothing changed" in again.output
     missing = runner.invoke(args=["users", "reset-two-step", "nobody@example.org"])
     assert missing.exit_code != 0
+
+
+def test_one_persons_wrong_codes_do_not_slow_down_another(app):
+    """The code limits count per person (signed in or between password and code)."""
+    first, second = make_user("family"), make_user("family")
+    clients = {}
+    for user in (first, second):
+        client = app.test_client()
+        password_step(client, user.email)
+        clients[user.id] = client
+    for n in range(11):
+        post_form(clients[first.id], "/auth/two-step/setup", {"code": f"{n:06d}"})
+    blocked = post_form(clients[first.id], "/auth/two-step/setup", {"code": "000000"})
+    assert blocked.status_code == 429
+    other = post_form(clients[second.id], "/auth/two-step/setup", {"code": "000000"})
+    assert other.status_code == 200  # a wrong code, told so, not throttled

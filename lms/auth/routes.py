@@ -112,19 +112,24 @@ def _finish_login(user, next_url: str | None, *, method: str):  # noqa: ANN001, 
     return response
 
 
-def _pending_key() -> str:
+def _person_key() -> str:
+    """Limits on codes and password checks count per person: the one between password and
+    code, else the one signed in."""
     token = session.get(security.PENDING_USER)
-    return "mfa:" + (token.partition(":")[0] if isinstance(token, str) else "none")
+    if not isinstance(token, str) and current_user.is_authenticated:
+        token = current_user.get_id()
+    return "person:" + (token.partition(":")[0] if isinstance(token, str) else "none")
 
 
 def _code_failed(response) -> bool:  # noqa: ANN001
+    """Only wrong codes or passwords count toward those limits (the view marks them)."""
     return bool(g.get("code_failed"))
 
 
 @bp.route("/code", methods=["GET", "POST"])
 @limiter.limit(
     "5 per 5 minutes",
-    key_func=_pending_key,
+    key_func=_person_key,
     methods=["POST"],
     deduct_when=_code_failed,
     scope="mfa-code",
@@ -164,7 +169,7 @@ def mfa():
 @bp.route("/two-step/setup", methods=["GET", "POST"])
 @limiter.limit(
     "10 per 5 minutes",
-    key_func=_pending_key,
+    key_func=_person_key,
     methods=["POST"],
     deduct_when=_code_failed,
     scope="mfa-setup",
@@ -222,15 +227,11 @@ def mfa_setup():
     )
 
 
-def _reauth_key() -> str:
-    return f"reauth:{current_user.get_id().partition(':')[0]}"
-
-
 @bp.route("/confirm", methods=["GET", "POST"])
 @login_required
 @limiter.limit(
     "5 per 15 minutes",
-    key_func=_reauth_key,
+    key_func=_person_key,
     methods=["POST"],
     deduct_when=_code_failed,
     scope="reauth",
@@ -292,18 +293,14 @@ def account():
     return render_template("auth/account.html", prefs=prefs, rem=rem)
 
 
-def _password_failed(response) -> bool:  # noqa: ANN001
-    return bool(g.get("code_failed"))
-
-
 @bp.route("/security", methods=["GET", "POST"], endpoint="security")
 @login_required
 @security.recent_auth_required()
 @limiter.limit(
     "5 per 15 minutes",
-    key_func=_reauth_key,
+    key_func=_person_key,
     methods=["POST"],
-    deduct_when=_password_failed,
+    deduct_when=_code_failed,
     scope="reauth",
 )
 def security_page():
