@@ -20,7 +20,7 @@ import secrets
 import pyotp
 import segno
 from flask import current_app
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, func, or_, select, update
 
 from lms import audit, clock
 from lms.extensions import db
@@ -124,8 +124,6 @@ def disable(user: User, *, actor: User | None) -> None:
 
 
 def remaining_recovery_codes(user: User) -> int:
-    from sqlalchemy import func, select
-
     return db.session.scalar(
         select(func.count(RecoveryCode.id)).where(
             RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
@@ -199,7 +197,8 @@ def _matching_counter(secret: str, code: str) -> int | None:
 
 
 def _hash_recovery(cleaned: str) -> str:
-    # Recovery codes carry 60 random bits, so a plain hash cannot be reversed by guessing.
+    # Recovery codes carry about 59 random bits (12 of 31 symbols): a plain hash of one
+    # cannot be reversed by guessing.
     return hashlib.sha256(cleaned.encode()).hexdigest()
 
 

@@ -127,9 +127,6 @@ def enroll():
 def _patient_page_data(patient: Patient) -> dict:
     services.log_expired_consents(patient.id)
     links = patient.family_links
-    consents = db.session.scalars(
-        select(Consent).where(Consent.patient_id == patient.id).order_by(Consent.id.desc())
-    ).all()
     assignments = db.session.scalars(
         select(Assignment)
         .where(Assignment.patient_id == patient.id)
@@ -166,7 +163,6 @@ def _patient_page_data(patient: Patient) -> dict:
         "attendance": attendance,
         "attendance_rate": attendance_rate,
         "links": links,
-        "consents": consents,
         "consent_by_link": consent_by_link,
         "assignments": assignments,
         "progress": progress,
