@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -43,9 +44,11 @@ def _retry_minutes() -> int | None:
     import math
     import time
 
-    # The limiter keeps real time (not lms.clock); whole minutes, rounded up, so the answer
-    # does not depend on where in a second the first attempt fell.
-    return max(1, math.ceil((current.reset_at - time.time()) / 60))
+    # The limiter keeps real time (not lms.clock). Its ``reset_at`` is rounded up to the next
+    # whole second plus one, which turns "60 seconds" into "2 minutes"; the window's own
+    # reset time is exact. Whole minutes, rounded up, never less than one.
+    reset = current.window[0]
+    return max(1, math.ceil((reset - time.time()) / 60))
 
 
 def render_error(code: int, message: str | None = None):  # noqa: ANN201
@@ -53,14 +56,16 @@ def render_error(code: int, message: str | None = None):  # noqa: ANN201
     headers = {}
     if code == 429:
         minutes = _retry_minutes() or 15
-        message = _(
-            "For your safety, this is paused. Please try again in %(minutes)d minutes.",
-            minutes=minutes,
+        message = ngettext(
+            "For your safety, this is paused. Please try again in %(num)d minute.",
+            "For your safety, this is paused. Please try again in %(num)d minutes.",
+            minutes,
         )
         if request.endpoint == "auth.login":
-            message = _(
-                "For your safety, signing in is paused. Please try again in %(minutes)d minutes.",
-                minutes=minutes,
+            message = ngettext(
+                "For your safety, signing in is paused. Please try again in %(num)d minute.",
+                "For your safety, signing in is paused. Please try again in %(num)d minutes.",
+                minutes,
             )
         headers["Retry-After"] = str(minutes * 60)
     return (

@@ -4,6 +4,7 @@ host, production settings that cannot be left unsafe, and the known-device exemp
 
 from __future__ import annotations
 
+import difflib
 import html
 import statistics
 import time
@@ -114,10 +115,26 @@ def test_limits_answer_the_same_for_real_and_unknown_emails(app):
         runs[email] = answers
     assert [c for c, _ in runs[real.email]] == [c for c, _ in runs["ghost.person@example.org"]]
     for (_, a), (_, b) in zip(runs[real.email], runs["ghost.person@example.org"], strict=True):
-        import difflib
-
         assert a == b, "\n".join(difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm=""))
     assert [code for code, _ in runs[real.email]] == [200, 200, 200, 429, 429]
+
+
+def test_the_wait_named_matches_the_window(app):
+    """A one-minute window says "1 minute" (not "2 minutes", not "1 minutes"), and the
+    Retry-After header (Flask-Limiter's, whole seconds rounded up) says about a minute. The
+    limiter's ``reset_at`` is rounded up a second, which once made the page's answer depend
+    on where in a second the attempts fell."""
+    app.config.update(
+        LOGIN_LIMIT_PER_ACCOUNT_IP="2 per minute", LOGIN_LIMIT_PER_IP="100 per minute"
+    )
+    client = app.test_client()
+    for n in range(2):
+        assert post_login(client, "who@example.org", f"guess {n}", ATTACKER).status_code == 200
+    for _ in range(3):
+        response = post_login(client, "who@example.org", "guess again", ATTACKER)
+        assert response.status_code == 429
+        assert "Please try again in 1 minute." in text_of(response)
+        assert 50 <= int(response.headers["Retry-After"]) <= 61
 
 
 def test_reset_request_answers_the_same_for_real_and_unknown(app):
