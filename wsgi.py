@@ -9,5 +9,5 @@ try:
     app = create_app()
 except ConfigError as exc:
     # One line that names the setting, not a traceback.
-    print(f"Refusing to start: {exc}", file=sys.stderr)  # noqa: T201
+    print(f"Refusing to start: {exc}", file=sys.stderr)
     sys.exit(1)

@@ -27,7 +27,7 @@ CSP = {
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):  # noqa: ANN001, ANN202
+def _sqlite_pragmas(dbapi_connection, connection_record):
     """SQLite: enforce foreign keys, let readers and a writer work together, wait on locks."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
@@ -126,8 +126,8 @@ def _init_extensions(app: Flask) -> None:
         frame_options="DENY",
         permissions_policy={"geolocation": "()", "camera": "()", "microphone": "()"},
     )
-    import lms.audit_chain  # noqa: F401 -- links audit rows into the hash chain on flush
-    import lms.models  # noqa: F401 -- registers the tables
+    import lms.audit.chain
+    import lms.models
     import lms.security  # noqa: F401 -- registers the user loader
 
 
@@ -138,7 +138,7 @@ def _install_request_cached_gettext(app: Flask) -> None:
     from flask import g, has_app_context
     from flask_babel import get_translations
 
-    def translations():  # noqa: ANN202
+    def translations():
         if not has_app_context():
             return get_translations()
         cached = g.get("_lms_translations")
@@ -156,12 +156,12 @@ def _install_request_cached_gettext(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from lms.admin.routes import bp as admin_bp
-    from lms.auth.routes import bp as auth_bp
-    from lms.clinic.routes import bp as clinic_bp
-    from lms.core.routes import bp as core_bp
-    from lms.invite.routes import bp as invite_bp
-    from lms.learn.routes import bp as learn_bp
+    from lms.blueprints.admin.routes import bp as admin_bp
+    from lms.blueprints.auth.routes import bp as auth_bp
+    from lms.blueprints.clinic.routes import bp as clinic_bp
+    from lms.blueprints.core.routes import bp as core_bp
+    from lms.blueprints.invite.routes import bp as invite_bp
+    from lms.blueprints.learn.routes import bp as learn_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
@@ -178,7 +178,7 @@ def _register_hooks(app: Flask) -> None:
     app.before_request(enforce_timeouts)
 
     @app.after_request
-    def close_unsent_file(response):  # noqa: ANN001, ANN202
+    def close_unsent_file(response):
         # On a 304 (conditional GET of a static file) Werkzeug drops the opened file without
         # closing it; a browser revalidating the favicon on every page leaked a descriptor.
         if response.status_code == 304 and hasattr(response.response, "close"):
@@ -187,7 +187,7 @@ def _register_hooks(app: Flask) -> None:
         return response
 
     @app.after_request
-    def no_store(response):  # noqa: ANN001, ANN202
+    def no_store(response):
         # Pages may hold health information: never keep them in a shared or back-button cache.
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
@@ -198,7 +198,7 @@ def _register_hooks(app: Flask) -> None:
     app.jinja_env.globals["notices"] = notices
 
     @app.context_processor
-    def inject():  # noqa: ANN202
+    def inject():
         from flask_babel import get_locale
 
         return {

@@ -17,9 +17,10 @@ import re
 from datetime import date
 
 from flask import abort, g
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, select
 
 from lms import clock
+from lms.consent.queries import in_force_clause
 from lms.extensions import db
 from lms.inputs import MAX_ID
 from lms.models import (
@@ -54,7 +55,7 @@ def parse_id(value: object) -> int:
 # --- staff -------------------------------------------------------------------------------
 
 
-def open_emergency_clause(user_id: int, now):  # noqa: ANN001, ANN201 -- a SQL expression
+def open_emergency_clause(user_id: int, now):
     return and_(
         EmergencyAccess.user_id == user_id,
         EmergencyAccess.ended_at.is_(None),
@@ -73,7 +74,7 @@ def caseload(user: User) -> Select:
             )
         )
     if user.role != Role.CLINICIAN:
-        return query.where(False)  # noqa: FBT003 -- nobody else has a caseload
+        return query.where(False)
     return query.where(
         exists().where(
             CareTeamMember.patient_id == Patient.id, CareTeamMember.clinician_id == user.id
@@ -110,18 +111,6 @@ def emergency_grant(user: User, patient_id: int) -> EmergencyAccess | None:
     ).first()
 
 
-# --- consent -----------------------------------------------------------------------------
-
-
-def active_consent_clause(today: date):  # noqa: ANN201 -- a SQL expression
-    """SQL twin of ``Consent.is_active``."""
-    return and_(
-        Consent.revoked_at.is_(None),
-        Consent.superseded_at.is_(None),
-        or_(Consent.expires_on.is_(None), Consent.expires_on >= today),
-    )
-
-
 # --- assignments -------------------------------------------------------------------------
 
 
@@ -145,13 +134,13 @@ def visible_assignments(user: User, today: date | None = None) -> Select:
                 FamilyLink.user_id == user.id,
                 FamilyLink.state == LinkState.ACTIVE,
                 Consent.family_link_id == FamilyLink.id,
-                active_consent_clause(today),
+                in_force_clause(today),
             ),
         )
     elif user.role == Role.PATIENT:
         query = query.where(Patient.user_id == user.id)
     else:
-        query = query.where(False)  # noqa: FBT003 -- staff are not learners of assignments
+        query = query.where(False)
     return query
 
 
@@ -173,7 +162,7 @@ def consents_in_force_for(user: User, today: date | None = None) -> list[Consent
                 FamilyLink.user_id == user.id,
                 FamilyLink.state == LinkState.ACTIVE,
                 Patient.status == PatientStatus.ACTIVE,
-                active_consent_clause(today),
+                in_force_clause(today),
             )
             .options(contains_eager(Consent.family_link), contains_eager(Consent.patient))
             .order_by(Consent.id)

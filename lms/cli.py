@@ -11,10 +11,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from lms.auth import services
+from lms.accounts import services
+from lms.accounts.passwords import password_problems
 from lms.extensions import db
 from lms.models import Role, User, normalize_email
-from lms.passwords import password_problems
 
 users_cli = AppGroup("users", help="Manage accounts.")
 audit_cli = AppGroup("audit", help="The audit trail.")
@@ -80,7 +80,7 @@ def deactivate_user_command(email: str) -> None:
 @click.argument("email")
 def reset_two_step_command(email: str) -> None:
     """Turn off two-step sign-in after a lost phone (audited; signs the person out)."""
-    from lms.auth import mfa
+    from lms.accounts import mfa
 
     user = db.session.scalars(User.by_email(email)).first()
     if user is None:
@@ -137,7 +137,7 @@ def audit_verify_command() -> None:
     Run it from cron and keep the printed line outside the database: whoever can rewrite the
     whole table and its chain head can only be caught against a hash kept elsewhere.
     """
-    from lms.audit_chain import verify
+    from lms.audit.chain import verify
 
     check = verify(db.session)
     if not check.intact:

@@ -123,7 +123,7 @@ def _mail_settings() -> dict:
     }
 
 
-def apply_defaults(config) -> None:  # noqa: ANN001 -- a Flask Config
+def apply_defaults(config) -> None:
     """Settings that follow from others, or that are fixed for safety.
 
     Flask pre-fills many keys with its own defaults, so "unset" here means None.

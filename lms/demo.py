@@ -12,11 +12,13 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from lms import clock
-from lms.auth import services
-from lms.clinic import services as clinic
+from lms.accounts import services
+from lms.accounts.passwords import hash_password
+from lms.assignments import operations as assignment_ops
+from lms.consent import operations as consent_ops
 from lms.content import get_library
 from lms.extensions import db
-from lms.learn import services as learning
+from lms.learning import operations as learning
 from lms.models import (
     Assignment,
     CareTeamMember,
@@ -27,7 +29,7 @@ from lms.models import (
     Patient,
     User,
 )
-from lms.passwords import hash_password
+from lms.patients import operations as patient_ops
 
 
 def ensure_user(email: str, name: str, role: str, password_hash: str) -> User:
@@ -44,7 +46,7 @@ def ensure_user(email: str, name: str, role: str, password_hash: str) -> User:
 def ensure_patient(record: str, name: str, clinician: User, user: User | None = None) -> Patient:
     patient = db.session.scalars(select(Patient).where(Patient.record_number == record)).first()
     if patient is None:
-        patient = clinic.enroll_patient(
+        patient = patient_ops.enroll_patient(
             clinician,
             display_name=name,
             record_number=record,
@@ -66,7 +68,7 @@ def ensure_link(
     relationship: str,
     user: User | None,
 ) -> FamilyLink:
-    link = clinic.add_family_member(
+    link = patient_ops.add_family_member(
         clinician, patient, display_name=name, email=email, relationship=relationship
     )
     if user is not None:
@@ -83,7 +85,7 @@ def ensure_consent(
         select(Consent).where(Consent.family_link_id == link.id).order_by(Consent.id.desc())
     ).first()
     if consent is None:
-        consent = clinic.record_consent(
+        consent = consent_ops.record_consent(
             clinician,
             patient,
             link,
@@ -96,9 +98,9 @@ def ensure_consent(
             signed_on=clock.today() - timedelta(days=20),
         )
     if withdrawn and consent.revoked_at is None and patient.user_id:
-        clinic.withdraw_consent(db.session.get(User, patient.user_id), consent)
+        consent_ops.withdraw_consent(db.session.get(User, patient.user_id), consent)
     elif withdrawn and consent.revoked_at is None:
-        clinic.withdraw_consent(clinician, consent)
+        consent_ops.withdraw_consent(clinician, consent)
     return consent
 
 
@@ -115,7 +117,7 @@ def ensure_assignments(clinician: User, patient: Patient, learner: User, slugs, 
             )
         ).first()
         if exists is None:
-            clinic.assign(
+            assignment_ops.assign(
                 clinician,
                 patient,
                 module_slugs=[slug],
@@ -177,7 +179,7 @@ def struggle(user: User) -> None:
 
 
 def ensure_session(clinician: User, patients: list[Patient]) -> None:
-    from lms.clinic.session_log import log_session
+    from lms.group_sessions.operations import log_session
     from lms.models import EducationSession
 
     title = "Triggers and coping group"

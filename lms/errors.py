@@ -37,7 +37,7 @@ def _retry_minutes() -> int | None:
 
     try:
         current = limiter.current_limit
-    except Exception:  # noqa: BLE001 -- no limit context means no estimate
+    except Exception:
         return None
     if current is None:
         return None
@@ -51,7 +51,7 @@ def _retry_minutes() -> int | None:
     return max(1, math.ceil((reset - time.time()) / 60))
 
 
-def render_error(code: int, message: str | None = None):  # noqa: ANN201
+def render_error(code: int, message: str | None = None):
     title, default_message = _messages().get(code, _messages()[500])
     headers = {}
     if code == 429:
@@ -79,13 +79,13 @@ def render_error(code: int, message: str | None = None):  # noqa: ANN201
 
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):  # noqa: ANN202
+    def csrf_error(error: CSRFError):
         from flask import redirect
         from flask_login import current_user
 
         if request.endpoint == "auth.login" and current_user.is_authenticated:
             # A double-clicked sign-in: the first click already signed the person in.
-            from lms.auth.routes import home_for
+            from lms.security import home_for
 
             return redirect(home_for(current_user))
         return render_error(
@@ -97,14 +97,14 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # noqa: ANN202
+    def http_error(error: HTTPException):
         code = error.code or 500
         if code not in _messages():
             code = 400 if 400 <= code < 500 else 500
         return render_error(code)
 
     @app.errorhandler(Exception)
-    def unhandled(error: Exception):  # noqa: ANN202
+    def unhandled(error: Exception):
         db.session.rollback()
         current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return render_error(500)

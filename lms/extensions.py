@@ -26,7 +26,7 @@ class CSRFProtect(_CSRFProtect):
     foreign one. Flask-WTF compares ports with ``urlparse(...).port``, which raises ValueError
     for ``https://localhost:port.evil.example/`` or a port past 65535: an error page."""
 
-    def protect(self, apply_exemptions=False):  # noqa: ANN001, ANN201, FBT002 -- as in Flask-WTF
+    def protect(self, apply_exemptions=False):
         try:
             return super().protect(apply_exemptions=apply_exemptions)
         except ValueError:

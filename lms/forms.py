@@ -28,7 +28,7 @@ class BaseForm(FlaskForm):
     """Every form's base: text that holds a character no database keeps is a message beside
     its field (instead of an error page when the database refuses it)."""
 
-    def validate(self, extra_validators=None) -> bool:  # noqa: ANN001
+    def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators=extra_validators)
         for field in self:
             if field.type == "CSRFTokenField":
@@ -44,12 +44,12 @@ class DateField(_DateField):
     """A date typed as YYYY-MM-DD between ``EARLIEST_DATE`` and ``LATEST_DATE``; anything else
     is a message beside the field."""
 
-    def __init__(self, label=None, validators=None, invalid_value_message=None, **kwargs) -> None:  # noqa: ANN001, ANN003
+    def __init__(self, label=None, validators=None, invalid_value_message=None, **kwargs) -> None:
         super().__init__(
             label, validators, invalid_value_message=invalid_value_message or BAD_DATE, **kwargs
         )
 
-    def pre_validate(self, form) -> None:  # noqa: ANN001
+    def pre_validate(self, form) -> None:
         if self.data is not None and not EARLIEST_DATE <= self.data <= LATEST_DATE:
             raise ValidationError(
                 _l(
@@ -72,7 +72,7 @@ class OnceForm(BaseForm):
 
     submit_token = HiddenField(_l("Form"), validators=[Length(max=64, message=INCOMPLETE)])
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if not self.submit_token.data:
             self.submit_token.data = secrets.token_urlsafe(24)

@@ -105,15 +105,15 @@ def mark_reauthenticated() -> None:
     session[AUTH_AT] = _now()
 
 
-def recent_auth_required(back: str | None = None):  # noqa: ANN201 -- a decorator
+def recent_auth_required(back: str | None = None):
     """Sensitive actions (creating or deactivating staff, moving caseloads, exports, one's own
     password, email and two-step settings, emergency access) need the password (and code)
     checked within ``REAUTH_MINUTES``; otherwise ask again, then come back. A GET returns to
     itself; a POST returns to ``back`` (an endpoint) or its own address, with nothing done."""
 
-    def decorator(view):  # noqa: ANN001, ANN202
+    def decorator(view):
         @wraps(view)
-        def wrapped(*args, **kwargs):  # noqa: ANN202
+        def wrapped(*args, **kwargs):
             if current_user.is_authenticated and not auth_is_recent():
                 if request.method == "GET":
                     target = request.full_path.rstrip("?")
@@ -128,7 +128,7 @@ def recent_auth_required(back: str | None = None):  # noqa: ANN201 -- a decorato
     return decorator
 
 
-def require_https():  # noqa: ANN201 -- a Flask before_request hook
+def require_https():
     """Production answers over HTTPS only: plain HTTP is sent to the same path on
     ``SITE_URL`` (never to the Host header, which the client controls). The load balancer's
     health check may use plain HTTP."""
@@ -149,7 +149,7 @@ def end_this_session() -> None:
     session.clear()
 
 
-def enforce_timeouts():  # noqa: ANN201 -- a Flask before_request hook
+def enforce_timeouts():
     """Sign out after the idle timeout or the absolute lifetime, whichever comes first."""
     if request.endpoint in (None, "static", "core.healthz"):
         return None
@@ -191,3 +191,10 @@ def is_safe_next(target: str | None) -> bool:
 
 def safe_next(target: str | None, default: str) -> str:
     return target if is_safe_next(target) else default
+
+
+def home_for(user: User) -> str:
+    """Where a signed-in person starts: staff on their dashboard, learners on their home."""
+    if user.is_staff:
+        return url_for("core.staff_home")
+    return url_for("core.home")

@@ -135,7 +135,7 @@ def form_posting_to(html: str, page: str, action: str) -> Form:
     raise AssertionError(f"no form posting to {action} on {page}")
 
 
-def form_data(client, page: str, action: str, **values) -> dict:  # noqa: ANN001
+def form_data(client, page: str, action: str, **values) -> dict:
     """What a browser would send from the form on ``page`` that posts to ``action``: its
     hidden fields as rendered (the CSRF token, the one-time ``submit_token``), plus
     ``values``. Posting the result twice is a double click."""

@@ -8,9 +8,9 @@ import re
 
 from flask import has_app_context
 
+from lms.accounts.passwords import hash_password
 from lms.extensions import db
 from lms.models import User
-from lms.passwords import hash_password
 
 PASSWORD = "correct horse battery staple 42"
 _counter = {"n": 0}
@@ -357,7 +357,7 @@ def give_consent(patient_id: int, link_id: int, *, days: int = 90) -> int:
         return row.id
 
 
-def smtp_settings(smtp) -> dict:  # noqa: ANN001
+def smtp_settings(smtp) -> dict:
     """Settings that send the app's email to the test's SMTP server, with links to a public
     address."""
     return {

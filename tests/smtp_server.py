@@ -48,7 +48,7 @@ class Collector:
         self.refuse = False
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+    async def handle_DATA(self, server, session, envelope):
         if self.refuse:
             return "554 5.7.1 Message refused for this test"
         parsed = email.message_from_bytes(envelope.content, policy=default_policy)

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from lms import clock, create_app
-from lms.clinic import services as clinic_services
-from lms.clinic.session_log import log_session
 from lms.extensions import db
-from lms.learn import services as learning
+from lms.group_sessions.operations import log_session
+from lms.invitations import operations as invitation_ops
+from lms.learning import operations as learning
 from lms.models import EmergencyAccess, QuizAttempt
 from tests.conftest import _test_config
 from tests.helpers import (
@@ -138,7 +138,7 @@ def build_world(app) -> World:
         answers = {q.id: q.correct_indices for q in module.quiz.questions}
         learning.submit_attempt(fam["active"], module, answers, "matrix-token")
         attempt_id = db.session.scalars(select(QuizAttempt.id)).one()
-        invitation_id = clinic_services.create_patient_login(
+        invitation_id = invitation_ops.create_patient_login(
             clinician_on, patient, "matrix.login@example.org"
         ).invitation.id
         session_row = log_session(

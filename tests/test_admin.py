@@ -667,7 +667,7 @@ def count_queries(app, client, path: str) -> int:
         engine = db.engine
     statements: list[str] = []
 
-    def listener(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
+    def listener(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", listener)

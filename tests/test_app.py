@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select, text
 
 from lms import create_app
+from lms.accounts.passwords import password_problems
 from lms.config import DEV_SECRET_KEY, ConfigError
 from lms.extensions import db
 from lms.models import AuditEvent, User
-from lms.passwords import password_problems
 from tests.helpers import login, make_user, production_config, redis_available, text_of
 
 ROOT = Path(__file__).resolve().parent.parent

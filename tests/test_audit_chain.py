@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from lms import audit, demo
-from lms.audit_chain import GENESIS_HASH, HASHED_FIELDS, ChainError, row_hash, verify
+from lms.audit.chain import GENESIS_HASH, HASHED_FIELDS, ChainError, row_hash, verify
 from lms.extensions import db
 from lms.models import AuditEvent
 from lms.models.audit import SQLITE_HEAD_TRIGGERS, SQLITE_TRIGGERS, AuditChainHead
@@ -244,7 +244,7 @@ def test_concurrent_writers_never_share_a_link(app, demo_data):
                 barrier.wait(timeout=30)
                 audit.record("test.concurrent", detail=f"writer {n}")
                 db.session.commit()
-        except BaseException as exc:  # noqa: BLE001 -- reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]

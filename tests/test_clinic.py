@@ -500,8 +500,8 @@ def test_withdrawal_after_a_renewal_ends_every_consent(app, client, clinician, w
 
 
 def test_consent_active_rule_agrees_in_python_and_sql(app, ctx, clinician):
-    """``Consent.is_active`` and ``access.active_consent_clause`` are one rule in two forms."""
-    from lms import access
+    """``Consent.is_active`` and ``consent_q.in_force_clause`` are one rule in two forms."""
+    from lms.consent import queries as consent_q
 
     patient = make_patient(clinician)
     states = ("active", "withdrawn", "expired", "none")
@@ -512,7 +512,7 @@ def test_consent_active_rule_agrees_in_python_and_sql(app, ctx, clinician):
     db.session.commit()
     today = clock.today()
     in_python = {c.id for c in db.session.scalars(select(Consent)) if c.is_active(today)}
-    in_sql = set(db.session.scalars(select(Consent.id).where(access.active_consent_clause(today))))
+    in_sql = set(db.session.scalars(select(Consent.id).where(consent_q.in_force_clause(today))))
     assert in_python == in_sql
     assert len(db.session.scalars(select(Consent)).all()) == 3
 

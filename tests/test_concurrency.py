@@ -48,13 +48,13 @@ COOKIE = "lms_session"
 STRONG_PASSWORD = "violet harbours hum under slow copper rain"
 
 
-def signed_in(app, user):  # noqa: ANN001, ANN201
+def signed_in(app, user):
     client = app.test_client()
     assert login(client, user.email).status_code == 302
     return client
 
 
-def at_once(app, client, url: str, data: dict, n: int = N) -> list[tuple[int, str]]:  # noqa: ANN001
+def at_once(app, client, url: str, data: dict, n: int = N) -> list[tuple[int, str]]:
     """Post ``data`` to ``url`` from ``n`` threads at the same moment, all with ``client``'s
     session cookie. Returns (status, Location) per thread."""
     cookie = client.get_cookie(COOKIE)
@@ -71,7 +71,7 @@ def at_once(app, client, url: str, data: dict, n: int = N) -> list[tuple[int, st
             response = other.post(url, data=data)
             results[i] = (response.status_code, response.headers.get("Location", ""))
             response.close()
-        except BaseException as exc:  # noqa: BLE001 -- reported below with the others
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=post, args=(i,)) for i in range(n)]
@@ -94,7 +94,7 @@ def assert_calm(results: list[tuple[int, str]]) -> str:
     return locations.pop()
 
 
-def count(model, *where) -> int:  # noqa: ANN001
+def count(model, *where) -> int:
     with app_context():
         return db.session.scalar(select(func.count()).select_from(model).where(*where))
 

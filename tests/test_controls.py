@@ -76,7 +76,7 @@ LONG_128 = (
     "orchard lantern drifts past seven copper kettles while a violet heron naps "
     "beside the quiet harbour of our old blue town, ok the"
 )
-assert len(LONG_128) == 128  # noqa: S101 -- a fixed fact of this file
+assert len(LONG_128) == 128
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ assert len(LONG_128) == 128  # noqa: S101 -- a fixed fact of this file
     ],
 )
 def test_password_length_boundaries_without_composition_rules(password, accepted):
-    from lms.passwords import password_problems
+    from lms.accounts.passwords import password_problems
 
     problems = password_problems(password, email="x@example.org", program_name="Family Learning")
     assert (problems == []) is accepted, problems

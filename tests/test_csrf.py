@@ -44,7 +44,7 @@ def token_states(app, client, page: str) -> dict[str, dict]:
     }
 
 
-def assert_refused(response) -> None:  # noqa: ANN001
+def assert_refused(response) -> None:
     assert response.status_code == 400
     assert "Nothing was saved" in text_of(response)
 
@@ -84,7 +84,7 @@ def test_a_valid_token_is_accepted(app, client):
 # --- over HTTPS, the Referer must be this site --------------------------------------------
 
 
-def https_sign_in(client, user, referer: str | None):  # noqa: ANN001, ANN201
+def https_sign_in(client, user, referer: str | None):
     token = csrf_token_over_https(client)
     headers = {"Referer": referer} if referer is not None else {}
     return client.post(
@@ -95,7 +95,7 @@ def https_sign_in(client, user, referer: str | None):  # noqa: ANN001, ANN201
     )
 
 
-def csrf_token_over_https(client) -> str:  # noqa: ANN001
+def csrf_token_over_https(client) -> str:
     import html
     import re
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from lms import MIGRATIONS, audit, create_app
-from lms.audit_chain import verify
+from lms.audit.chain import verify
 from lms.config import normalize_database_url
 from lms.extensions import db
 from lms.models import AuditEvent, User

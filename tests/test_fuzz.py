@@ -31,8 +31,8 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from lms import clock
-from lms.clinic import services as clinic_services
 from lms.extensions import db
+from lms.invitations import operations as invitation_ops
 from lms.mail import tokens
 from lms.models import EmergencyAccess, FamilyLink, LinkState, Patient, Role, User
 from tests.forms import Form, local_path, parse_page
@@ -98,7 +98,7 @@ def strings_for(key: str) -> list[str]:
     """The naughty strings to try on one field or parameter in this run."""
     if FUZZ_ALL:
         return list(dict.fromkeys(POOL + EXTRA))
-    rng = random.Random(f"{SEED}|{key}")  # noqa: S311 -- reproducible sampling, not secrecy
+    rng = random.Random(f"{SEED}|{key}")
     return list(dict.fromkeys(rng.sample(POOL, PER_FIELD) + EXTRA))
 
 
@@ -169,7 +169,7 @@ class FuzzWorld:
     pending: dict = field(default_factory=dict)
 
 
-def build_fuzz_world(app) -> FuzzWorld:  # noqa: ANN001
+def build_fuzz_world(app) -> FuzzWorld:
     world = build_world(app)
     with app.app_context():
         clinician = db.session.scalars(User.by_email(world.users["clinician_on"])).one()
@@ -241,7 +241,7 @@ def build_fuzz_world(app) -> FuzzWorld:  # noqa: ANN001
         with app.app_context():
             return {"token": _email_change(expired_id, counter["n"])}
 
-    def password_step(client) -> None:  # noqa: ANN001
+    def password_step(client) -> None:
         """Between password and code: where the code form is."""
         assert login(client, "coded.member@example.org").headers["Location"] == "/auth/code"
 
@@ -272,7 +272,7 @@ def _new_invitation(clinician_id: int, patient_id: int, email: str = FILL_EMAIL)
     db.session.add(link)
     db.session.commit()
     give_consent(patient.id, link.id)
-    new = clinic_services._new_invitation(  # noqa: SLF001
+    new = invitation_ops._new_invitation(
         clinician, patient, email=email, role=Role.FAMILY, link=link
     )
     db.session.commit()
@@ -293,7 +293,7 @@ def _email_change(user_id: int, n: int) -> str:
 class Visitor:
     """One role's browser: signs in again if a post signed it out."""
 
-    def __init__(self, app, fw: FuzzWorld, role: str) -> None:  # noqa: ANN001
+    def __init__(self, app, fw: FuzzWorld, role: str) -> None:
         self.app = app
         self.fw = fw
         self.role = role
@@ -307,11 +307,11 @@ class Visitor:
         response = login(self.client, email)
         assert response.status_code == 302, f"{self.role} could not sign in"
 
-    def signed_out(self, response) -> bool:  # noqa: ANN001
+    def signed_out(self, response) -> bool:
         location = response.headers.get("Location", "")
         return self.role != "anonymous" and location.startswith("/auth/login")
 
-    def get(self, path: str):  # noqa: ANN201
+    def get(self, path: str):
         response = self.client.get(path)
         response.close()
         return response
@@ -395,7 +395,7 @@ class Report:
             self.failures.append(message)
 
 
-def check_response(report: Report, response, sent: str, where: str) -> None:  # noqa: ANN001
+def check_response(report: Report, response, sent: str, where: str) -> None:
     if response.status_code >= 500:
         report.fail(f"{where}: {response.status_code} for {sent!r}")
         return
@@ -403,7 +403,7 @@ def check_response(report: Report, response, sent: str, where: str) -> None:  # 
         report.fail(f"{where}: {sent!r} shown back unescaped")
 
 
-def follow(visitor: Visitor, report: Report, response, sent: str, where: str) -> None:  # noqa: ANN001
+def follow(visitor: Visitor, report: Report, response, sent: str, where: str) -> None:
     """A redirect's target is where a flashed message or a saved value is shown."""
     location = response.headers.get("Location", "")
     if 300 <= response.status_code < 400 and location.startswith("/"):
@@ -448,7 +448,7 @@ def _same_form(forms: list[Form], old: Form) -> Form:
     return next((f for f in forms if tuple(sorted(f.fields)) == names), old)
 
 
-def _rule_of(endpoint: str):  # noqa: ANN202
+def _rule_of(endpoint: str):
     return next(r for r in POST_RULES if r.endpoint == endpoint)
 
 

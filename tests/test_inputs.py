@@ -13,10 +13,10 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from lms import create_app
+from lms.accounts.passwords import MAX_LENGTH, password_problems
 from lms.extensions import db
 from lms.forms import BaseForm
 from lms.models import Assignment, Patient
-from lms.passwords import MAX_LENGTH, password_problems
 from tests.conftest import _test_config
 from tests.helpers import (
     PASSWORD,
@@ -201,7 +201,7 @@ def test_tabs_and_line_breaks_are_kept(app, client):
 def test_every_form_checks_for_characters_no_database_keeps():
     """A new form that skips ``BaseForm`` would let a NUL reach PostgreSQL (an error page)."""
     for module in ("admin", "auth", "clinic", "invite", "learn"):
-        importlib.import_module(f"lms.{module}.routes")  # defines or imports every form
+        importlib.import_module(f"lms.blueprints.{module}.routes")  # defines or imports every form
 
     def subclasses(cls):
         for sub in cls.__subclasses__():

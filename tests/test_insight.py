@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 from lms import clock
 from lms.content import get_library
 from lms.extensions import db
-from lms.learn import services as learning
+from lms.learning import operations as learning
 from lms.models import AuditEvent, Consent, EducationSession, User
 from tests.forms import form_data
 from tests.helpers import (

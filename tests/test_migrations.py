@@ -15,7 +15,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 
 from lms import MIGRATIONS, audit, clock, create_app
-from lms.audit_chain import verify
+from lms.audit.chain import verify
 from lms.config import normalize_database_url
 from lms.extensions import db
 from lms.models.base import UTCDateTime

@@ -63,7 +63,7 @@ def browser_reading(location: str) -> str:
     return location.replace("\\", "/")
 
 
-def sign_in_with_next(client, next_value: str):  # noqa: ANN001, ANN201
+def sign_in_with_next(client, next_value: str):
     user = make_user("family")
     page = text_of(client.get("/auth/login", query_string={"next": next_value}))
     token = html.unescape(re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from lms import clock
-from lms.auth import services
+from lms.accounts import services
 from lms.extensions import db
 from lms.models import User
 from tests.helpers import PASSWORD, login, logout, make_user, post_form, text_of

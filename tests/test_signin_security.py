@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
+from lms.accounts.passwords import password_problems
 from lms.config import ConfigError
 from lms.extensions import db
 from lms.models import AuditEvent, Outbox, User
-from lms.passwords import password_problems
 from tests.helpers import (
     CSRF_RE,
     PASSWORD,
@@ -167,7 +167,7 @@ def test_wrong_password_and_unknown_account_take_the_same_time(app, client):
     inactive = make_user("family", email="timing.inactive@example.org", active=False)
     with app.app_context():
         # Stored hashes made with the production parameters (the builders' are cheap).
-        from lms.passwords import hash_password
+        from lms.accounts.passwords import hash_password
 
         for user_id in (real.id, inactive.id):
             db.session.get(User, user_id).password_hash = hash_password(PASSWORD)

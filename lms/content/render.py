@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 import threading
-import xml.etree.ElementTree as ET  # noqa: S405 - builds trees only; never parses untrusted XML
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Literal
 
@@ -117,7 +117,7 @@ class _RewriteLinks(Treeprocessor):
 
 
 class _RewriteExtension(Extension):
-    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's API name
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
         processor = _RewriteLinks(md)
         # After inline patterns (priority 20) have turned [text](url) into <a> elements.
         md.treeprocessors.register(processor, "lms_rewrite_links", 1)

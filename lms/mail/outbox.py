@@ -79,7 +79,7 @@ def exists(dedupe_key: str) -> bool:
     return db.session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)) is not None
 
 
-def _claimable(now):  # noqa: ANN001, ANN202 -- a SQL expression
+def _claimable(now):
     return and_(
         Outbox.sent_at.is_(None),
         Outbox.attempts < current_app.config["MAIL_MAX_ATTEMPTS"],
@@ -135,7 +135,7 @@ def _deliver_claimed(outbox_id: int) -> bool:
     db.session.commit()  # hold no transaction open while talking to the mail server
     try:
         transport.deliver(msg, outbox_id=outbox_id)
-    except Exception as exc:  # noqa: BLE001 -- any failure is recorded and retried later
+    except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
         db.session.execute(
             update(Outbox)
@@ -178,7 +178,7 @@ def send_now(outbox_id: int | None) -> bool:
         return False
     try:
         won = _claim(ids=[outbox_id])
-    except Exception:  # noqa: BLE001 -- the row stays unsent; a later flush delivers it
+    except Exception:
         db.session.rollback()
         current_app.logger.exception("mail: could not claim outbox %s", outbox_id)
         return False

@@ -3,7 +3,7 @@
 Rows are only ever inserted: the ORM refuses updates and deletes, and database triggers
 (created with the tables, on SQLite and PostgreSQL) refuse them below the ORM too, and on
 PostgreSQL refuse TRUNCATE. Each row also carries its place in a hash chain (``chain_seq``,
-``prev_hash``, ``row_hash``; computed in ``lms.audit_chain`` when the row is flushed), so an
+``prev_hash``, ``row_hash``; computed in ``lms.audit.chain`` when the row is flushed), so an
 edit or a removal made by someone who can bypass the triggers still shows in
 ``flask audit verify``. ``AuditChainHead`` is the chain's end: one row, written first by every
 transaction that adds audit rows, which is what keeps two transactions from chaining onto the
@@ -68,18 +68,18 @@ class AuditImmutableError(RuntimeError):
 
 
 @event.listens_for(AuditEvent, "before_update")
-def _no_update(mapper, connection, target):  # noqa: ANN001, ANN202
+def _no_update(mapper, connection, target):
     raise AuditImmutableError("audit events cannot be changed")
 
 
 @event.listens_for(AuditEvent, "before_delete")
-def _no_delete(mapper, connection, target):  # noqa: ANN001, ANN202
+def _no_delete(mapper, connection, target):
     raise AuditImmutableError("audit events cannot be deleted")
 
 
 # The row a new, empty chain starts from; tables made by ``create_all`` get it at once.
 _INSERT_HEAD = "INSERT INTO audit_chain_head (id, last_seq, last_hash) VALUES "
-HEAD_ROW_SQL = _INSERT_HEAD + f"(1, 0, '{GENESIS_HASH}')"  # noqa: S608 -- a constant, no input
+HEAD_ROW_SQL = _INSERT_HEAD + f"(1, 0, '{GENESIS_HASH}')"
 
 SQLITE_TRIGGERS = (
     "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "

@@ -15,7 +15,7 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN201
+    def process_bind_param(self, value: datetime | None, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
@@ -24,5 +24,5 @@ class UTCDateTime(TypeDecorator):
             return value.astimezone(clock.UTC).replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN201
+    def process_result_value(self, value: datetime | None, dialect):
         return clock.aware(value)

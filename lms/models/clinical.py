@@ -160,7 +160,7 @@ class Consent(db.Model):
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
 
     def is_active(self, today: date | None = None) -> bool:
-        """The one Python definition of an active consent; ``lms.access.active_consent_clause``
+        """The one Python definition of an active consent; ``lms.consent_q.in_force_clause``
         is its SQL twin (a test checks that they agree)."""
         return self.state(today) == "active"
 

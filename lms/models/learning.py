@@ -110,5 +110,5 @@ class ResultImmutableError(RuntimeError):
 
 @event.listens_for(QuizAttempt, "before_update")
 @event.listens_for(QuizAnswer, "before_update")
-def _results_are_immutable(mapper, connection, target):  # noqa: ANN001, ANN202
+def _results_are_immutable(mapper, connection, target):
     raise ResultImmutableError("submitted knowledge-check results cannot be changed")

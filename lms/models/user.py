@@ -89,7 +89,7 @@ class User(UserMixin, db.Model):
         return self.totp_secret is not None
 
     @staticmethod
-    def by_email(email: str):  # noqa: ANN205 -- returns a Select
+    def by_email(email: str):
         return select(User).where(User.email == normalize_email(email))
 
 

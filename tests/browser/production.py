@@ -111,7 +111,7 @@ class GunicornApp:
         ]
         if tls is not None:
             command += ["--certfile", str(tls.cert_file), "--keyfile", str(tls.key_file)]
-        self.log = open(self.tmp / "gunicorn.log", "w")  # noqa: SIM115 -- closed in close()
+        self.log = open(self.tmp / "gunicorn.log", "w")
         self.process = subprocess.Popen(
             [*command, "wsgi:app"], cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log
         )
@@ -166,7 +166,7 @@ class TLSProxy:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, *args) -> None:  # noqa: ANN002
+            def log_message(self, *args) -> None:
                 """No access log lines in the test output."""
 
             def _forward(self) -> None:
@@ -192,7 +192,7 @@ class TLSProxy:
                 upstream.close()
                 self.close_connection = True
 
-            do_GET = do_POST = do_HEAD = _forward  # noqa: N815
+            do_GET = do_POST = do_HEAD = _forward
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.socket = certs.server_context().wrap_socket(

@@ -60,16 +60,16 @@ def missing_resource() -> str | None:
 class _QuietHandler(WSGIRequestHandler):
     """No access log lines in the test output; errors still reach the log."""
 
-    def log_request(self, code="-", size="-"):  # noqa: ANN001, ANN201
+    def log_request(self, code="-", size="-"):
         """Log nothing for a request that went well."""
 
 
-def _buffered(app):  # noqa: ANN001, ANN202
+def _buffered(app):
     """Read each response whole and close it before sending. Werkzeug's development server
     skips closing a response when the browser drops the connection mid-send (a page left
     while its favicon loads, as the quick exit does), leaving a static file open."""
 
-    def wrapper(environ, start_response):  # noqa: ANN001, ANN202
+    def wrapper(environ, start_response):
         body = app(environ, start_response)
         try:
             return [b"".join(body)]
@@ -139,7 +139,7 @@ class LiveServer:
             logging.getLogger(name).setLevel(level)
 
     # Data set up behind the browser's back, as another person's action would.
-    def run(self, fn: Callable):  # noqa: ANN201
+    def run(self, fn: Callable):
         """Call ``fn()`` in an app context and return its result."""
         from lms.extensions import db
 
@@ -150,11 +150,11 @@ class LiveServer:
                 db.session.remove()
 
 
-def launch(playwright):  # noqa: ANN001, ANN201
+def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
 
 
-def sign_in(page, base: str, email: str, password: str = DEMO_PASSWORD) -> None:  # noqa: ANN001
+def sign_in(page, base: str, email: str, password: str = DEMO_PASSWORD) -> None:
     page.goto(f"{base}/auth/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
@@ -162,7 +162,7 @@ def sign_in(page, base: str, email: str, password: str = DEMO_PASSWORD) -> None:
     page.wait_for_load_state()
 
 
-def axe_violations(page) -> list[dict]:  # noqa: ANN001
+def axe_violations(page) -> list[dict]:
     """axe-core (bundled with axe-playwright-python, no network) with the WCAG 2.0/2.1/2.2
     A and AA rules; returns the violations."""
     from axe_playwright_python.base import AXE_SCRIPT
@@ -207,7 +207,7 @@ def _demo_patient_id(server: LiveServer) -> int:
 def _first_checked_module(server: LiveServer) -> str:
     from lms.content import get_library
 
-    def slug():  # noqa: ANN202
+    def slug():
         return next(m.slug for m in get_library().modules() if m.quiz and "family" in m.audience)
 
     return server.run(slug)
@@ -217,28 +217,28 @@ def _new_invitation_token(server: LiveServer) -> str:
     """A fresh invitation for the demo's invited-not-joined family member (Chris Morgan)."""
     from sqlalchemy import select
 
-    from lms.clinic import services
     from lms.extensions import db
+    from lms.invitations import operations as invitation_ops
     from lms.models import FamilyLink, User
 
-    def make():  # noqa: ANN202
+    def make():
         link = db.session.scalar(
             select(FamilyLink).where(FamilyLink.email == "chris.morgan@example.org")
         )
         clinician = db.session.get(User, server.users[ACCOUNTS["clinician"]])
-        return services.invite(clinician, link.patient, link).token
+        return invitation_ops.invite(clinician, link.patient, link).token
 
     return server.run(make)
 
 
 def _goto(path: str) -> Callable:
-    def open_(page, server):  # noqa: ANN001, ANN202
+    def open_(page, server):
         page.goto(server.url + path)
 
     return open_
 
 
-def _login_errors(page, server) -> None:  # noqa: ANN001
+def _login_errors(page, server) -> None:
     page.goto(server.url + "/auth/login")
     page.get_by_label("Email").fill("nobody@example.org")
     page.get_by_label("Password").fill("not the password")
@@ -246,11 +246,11 @@ def _login_errors(page, server) -> None:  # noqa: ANN001
     page.wait_for_load_state()
 
 
-def _invite(page, server) -> None:  # noqa: ANN001
+def _invite(page, server) -> None:
     page.goto(f"{server.url}/invite/{_new_invitation_token(server)}")
 
 
-def _invite_errors(page, server) -> None:  # noqa: ANN001
+def _invite_errors(page, server) -> None:
     _invite(page, server)
     page.get_by_label("Choose a password").fill("short")
     page.get_by_label("Type the password again").fill("different")
@@ -259,14 +259,14 @@ def _invite_errors(page, server) -> None:  # noqa: ANN001
 
 
 def _module(view: str | None = None) -> Callable:
-    def open_(page, server):  # noqa: ANN001, ANN202
+    def open_(page, server):
         slug = _first_checked_module(server)
         page.goto(f"{server.url}/learn/modules/{slug}" + (f"?{view}" if view else ""))
 
     return open_
 
 
-def _section(page, server) -> None:  # noqa: ANN001
+def _section(page, server) -> None:
     from lms.content import get_library
 
     slug = _first_checked_module(server)
@@ -274,31 +274,31 @@ def _section(page, server) -> None:  # noqa: ANN001
     page.goto(f"{server.url}/learn/modules/{slug}?section={key}")
 
 
-def _check(page, server) -> None:  # noqa: ANN001
+def _check(page, server) -> None:
     page.goto(f"{server.url}/learn/modules/{_first_checked_module(server)}/check")
 
 
-def _check_error(page, server) -> None:  # noqa: ANN001
+def _check_error(page, server) -> None:
     _check(page, server)
     page.get_by_role("button", name="Check my answers").click()
     page.wait_for_load_state()
 
 
-def _result(page, server) -> None:  # noqa: ANN001
+def _result(page, server) -> None:
     page.goto(server.url + "/learn/progress")
     page.locator("a[href*='/attempts/']").first.click()
     page.wait_for_load_state()
 
 
-def _print(page, server) -> None:  # noqa: ANN001
+def _print(page, server) -> None:
     page.goto(f"{server.url}/learn/modules/{_first_checked_module(server)}/print")
 
 
-def _patient_page(page, server) -> None:  # noqa: ANN001
+def _patient_page(page, server) -> None:
     page.goto(f"{server.url}/clinic/patients/{_demo_patient_id(server)}")
 
 
-def _enroll_errors(page, server) -> None:  # noqa: ANN001
+def _enroll_errors(page, server) -> None:
     page.goto(server.url + "/clinic/patients/new")
     page.get_by_label("Patient's name").fill("")
     page.get_by_label("Enrolled on").fill("")
@@ -307,25 +307,25 @@ def _enroll_errors(page, server) -> None:  # noqa: ANN001
 
 
 def _patient_sub(path: str) -> Callable:
-    def open_(page, server):  # noqa: ANN001, ANN202
+    def open_(page, server):
         page.goto(f"{server.url}/clinic/patients/{_demo_patient_id(server)}/{path}")
 
     return open_
 
 
-def _consent_print(page, server) -> None:  # noqa: ANN001
+def _consent_print(page, server) -> None:
     _patient_page(page, server)
     page.get_by_role("link", name="View / print").first.click()
     page.wait_for_load_state()
 
 
-def _assign_errors(page, server) -> None:  # noqa: ANN001
+def _assign_errors(page, server) -> None:
     _patient_sub("assign")(page, server)
     page.get_by_role("button", name="Assign").click()
     page.wait_for_load_state()
 
 
-def _learner_drill_down(page, server) -> None:  # noqa: ANN001
+def _learner_drill_down(page, server) -> None:
     from sqlalchemy import select
 
     from lms.extensions import db
@@ -337,11 +337,11 @@ def _learner_drill_down(page, server) -> None:  # noqa: ANN001
     page.goto(f"{server.url}/clinic/patients/{_demo_patient_id(server)}/learners/{family_id}")
 
 
-def _items(page, server) -> None:  # noqa: ANN001
+def _items(page, server) -> None:
     page.goto(server.url + "/clinic/items")
 
 
-def _session_errors(page, server) -> None:  # noqa: ANN001
+def _session_errors(page, server) -> None:
     page.goto(server.url + "/clinic/sessions/new")
     page.fill("#title", "")
     page.get_by_role("button", name="Save session").click()
@@ -357,12 +357,12 @@ def _mfa_user(server: LiveServer) -> str:
     from sqlalchemy import select
 
     from lms import clock
-    from lms.auth import services
+    from lms.accounts import services
+    from lms.accounts.passwords import hash_password
     from lms.extensions import db
     from lms.models import User
-    from lms.passwords import hash_password
 
-    def make():  # noqa: ANN202
+    def make():
         user = db.session.scalar(select(User).where(User.email == MFA_EMAIL))
         if user is None:
             user = services.create_user(
@@ -377,12 +377,12 @@ def _mfa_user(server: LiveServer) -> str:
     return server.run(make)
 
 
-def _code_page(page, server) -> None:  # noqa: ANN001
+def _code_page(page, server) -> None:
     _mfa_user(server)
     sign_in(page, server.url, MFA_EMAIL)
 
 
-def _code_errors(page, server) -> None:  # noqa: ANN001
+def _code_errors(page, server) -> None:
     _code_page(page, server)
     page.get_by_label("Code").fill("123")
     page.get_by_role("button", name="Continue").click()
@@ -394,13 +394,13 @@ def _fresh_member(server: LiveServer) -> str:
     sign-in), so no other test's account changes under it."""
     import secrets
 
-    from lms.auth import services
+    from lms.accounts import services
+    from lms.accounts.passwords import hash_password
     from lms.extensions import db
-    from lms.passwords import hash_password
 
     email = f"member.{secrets.token_hex(4)}@example.org"
 
-    def make():  # noqa: ANN202
+    def make():
         user = services.create_user(
             email=email, display_name="New Member", role="family", password=None
         )
@@ -411,12 +411,12 @@ def _fresh_member(server: LiveServer) -> str:
     return email
 
 
-def _setup_page(page, server) -> None:  # noqa: ANN001
+def _setup_page(page, server) -> None:
     sign_in(page, server.url, _fresh_member(server))
     page.goto(server.url + "/auth/two-step/setup")
 
 
-def _recovery_codes(page, server) -> None:  # noqa: ANN001
+def _recovery_codes(page, server) -> None:
     import pyotp
 
     _setup_page(page, server)
@@ -426,11 +426,11 @@ def _recovery_codes(page, server) -> None:  # noqa: ANN001
     page.wait_for_load_state()
 
 
-def _emergency_form(page, server) -> None:  # noqa: ANN001
+def _emergency_form(page, server) -> None:
     page.goto(f"{server.url}/admin/emergency/{_demo_patient_id(server)}")
 
 
-def _patient_under_emergency_access(page, server) -> None:  # noqa: ANN001
+def _patient_under_emergency_access(page, server) -> None:
     _emergency_form(page, server)
     page.get_by_label("Why do you need to open this patient's records?").fill(
         "The care team cannot be reached and the family called about an urgent concern."
@@ -492,13 +492,13 @@ PAGE_TYPES = [
 ]
 
 
-def due_in(days: int):  # noqa: ANN201
+def due_in(days: int):
     from lms import clock
 
     return clock.today() + timedelta(days=days)
 
 
-def _requires_browser():  # noqa: ANN202
+def _requires_browser():
     import pytest
 
     reason = missing_resource()

@@ -31,7 +31,7 @@ def quiz_of(server, slug: str) -> list[tuple[str, str, list[int], list[int]]]:
     """(question id, type, correct indices, wrong indices) for each question."""
     from lms.content import get_library
 
-    def read():  # noqa: ANN202
+    def read():
         quiz = get_library().module(slug).quiz
         return [
             (
@@ -50,7 +50,7 @@ def first_module_of_path(server) -> tuple[str, str, int]:
     """(slug, title, number of sections) of the first module of the path."""
     from lms.content import get_library
 
-    def read():  # noqa: ANN202
+    def read():
         library = get_library()
         module = library.module(library.path(PATH).module_slugs[0])
         return module.slug, module.title, len(module.sections)
@@ -58,7 +58,7 @@ def first_module_of_path(server) -> tuple[str, str, int]:
     return server.run(read)
 
 
-def answer(page, quiz, *, correct: bool) -> None:  # noqa: ANN001
+def answer(page, quiz, *, correct: bool) -> None:
     for qid, _type, right, wrong in quiz:
         picks = right if correct else wrong[:1]
         for index in picks:
@@ -66,7 +66,7 @@ def answer(page, quiz, *, correct: bool) -> None:  # noqa: ANN001
     page.get_by_role("button", name="Check my answers").click()
 
 
-def accept_invitation(page, url: str, email: str, name: str) -> None:  # noqa: ANN001
+def accept_invitation(page, url: str, email: str, name: str) -> None:
     page.goto(url)
     expect(page.get_by_role("heading", level=1)).to_have_text("Welcome")
     page.get_by_label("Your email").fill(email)

@@ -17,19 +17,21 @@ EMAIL = "kim.keyboard@example.org"
 
 def family_invitation(server) -> str:
     """Behind the scenes: a patient with a consented, invited family member."""
-    from lms.clinic import services
+    from lms.consent import operations as consent_ops
     from lms.extensions import db
+    from lms.invitations import operations as invitation_ops
     from lms.models import User
+    from lms.patients import operations as patient_ops
 
-    def make():  # noqa: ANN202
+    def make():
         clinician = db.session.get(User, server.users[support.ACCOUNTS["clinician"]])
-        patient = services.enroll_patient(
+        patient = patient_ops.enroll_patient(
             clinician, display_name="Lee Keys", record_number=None, enrolled_on=support.due_in(0)
         )
-        link = services.add_family_member(
+        link = patient_ops.add_family_member(
             clinician, patient, display_name="Kim Keys", email=EMAIL, relationship="sibling"
         )
-        services.record_consent(
+        consent_ops.record_consent(
             clinician,
             patient,
             link,
@@ -44,7 +46,7 @@ def family_invitation(server) -> str:
             signature_method="paper",
             signed_on=support.due_in(0),
         )
-        return services.invite(clinician, patient, link).token
+        return invitation_ops.invite(clinician, patient, link).token
 
     return server.run(make)
 
@@ -52,16 +54,16 @@ def family_invitation(server) -> str:
 def assign_path(server) -> None:
     from sqlalchemy import select
 
-    from lms.clinic import services
+    from lms.assignments import operations as assignment_ops
     from lms.content import get_library
     from lms.extensions import db
     from lms.models import Patient, User
 
-    def make():  # noqa: ANN202
+    def make():
         clinician = db.session.get(User, server.users[support.ACCOUNTS["clinician"]])
         patient = db.session.scalar(select(Patient).where(Patient.display_name == "Lee Keys"))
         learner = db.session.scalar(User.by_email(EMAIL))
-        services.assign(
+        assignment_ops.assign(
             clinician,
             patient,
             module_slugs=list(get_library().path("family-weeks-1-4").module_slugs),
@@ -75,7 +77,7 @@ def assign_path(server) -> None:
     server.run(make)
 
 
-def tab_to(page, selector: str, limit: int = 150) -> None:  # noqa: ANN001
+def tab_to(page, selector: str, limit: int = 150) -> None:
     """Press Tab until the focused element matches ``selector``."""
     for _ in range(limit):
         page.keyboard.press("Tab")
@@ -84,12 +86,12 @@ def tab_to(page, selector: str, limit: int = 150) -> None:  # noqa: ANN001
     raise AssertionError(f"Tab never reached {selector} on {page.url}")
 
 
-def press_and_wait(page, key: str = "Enter") -> None:  # noqa: ANN001
+def press_and_wait(page, key: str = "Enter") -> None:
     with page.expect_navigation():
         page.keyboard.press(key)
 
 
-def answer_by_keyboard(page, quiz, *, correct: bool) -> None:  # noqa: ANN001
+def answer_by_keyboard(page, quiz, *, correct: bool) -> None:
     for qid, qtype, right, wrong in quiz:
         picks = right if correct else wrong[:1]
         if qtype == "multiple":

@@ -15,7 +15,7 @@ pytestmark = support.requires_browser
 NEUTRAL = re.compile(re.escape(support.NEUTRAL_SITE) + ".*")
 
 
-def neutral_site(page) -> None:  # noqa: ANN001
+def neutral_site(page) -> None:
     page.route(
         NEUTRAL,
         lambda route: route.fulfill(

@@ -13,7 +13,7 @@ deleted.
 import sqlalchemy as sa
 from alembic import op
 
-from lms.audit_chain import HASHED_FIELDS, row_hash
+from lms.audit.chain import HASHED_FIELDS, row_hash
 from lms.models.audit import GENESIS_HASH, append_only_statements, chain_statements
 from lms.models.base import UTCDateTime
 
@@ -51,7 +51,7 @@ def _drop_append_only(dialect: str) -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
 
 
-def _backfill(bind) -> tuple[int, str]:  # noqa: ANN001
+def _backfill(bind) -> tuple[int, str]:
     """Link every existing row, a batch at a time, in id order; return the last seq and hash."""
     seq, previous, after_id = 0, GENESIS_HASH, 0
     read = [c for c in _events.c if c.name not in ("chain_seq", "prev_hash", "row_hash")]

@@ -101,7 +101,7 @@ def _close_duplicate_open_assignments():
     session.close()
 
 
-def _sqlite(bind) -> bool:  # noqa: ANN001
+def _sqlite(bind) -> bool:
     return bind.dialect.name == "sqlite"  # stores times as naive UTC, as the app does
 
 

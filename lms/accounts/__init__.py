@@ -1,0 +1,1 @@
+"""Accounts: people who sign in, their passwords, two-step sign-in, staff accounts."""

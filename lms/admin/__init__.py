@@ -1,1 +1,0 @@
-"""Blueprint ``admin`` (``/admin/``): staff accounts, caseload reassignment, the audit log."""

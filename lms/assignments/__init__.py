@@ -1,0 +1,1 @@
+"""Assignments: giving readings with due dates, and their one status."""

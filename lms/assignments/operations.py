@@ -1,0 +1,110 @@
+"""Assigning readings and cancelling them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from lms import audit, clock, submissions
+from lms.extensions import db
+from lms.models import (
+    Assignment,
+    Patient,
+    User,
+)
+from lms.patients.operations import lock_patient
+from lms.problems import Problem
+
+
+def assign(
+    clinician: User,
+    patient: Patient,
+    *,
+    module_slugs: list[str],
+    learners: list[User],
+    first_due: date | None,
+    spread_days: int,
+    note: str | None,
+    path_slug: str | None = None,
+    submit_token: str | None = None,
+) -> int:
+    """One assignment per learner and module; due dates spread across a path. Returns how
+    many were created.
+
+    An open assignment of the same module to the same learner for this patient is kept as
+    it is (a unique index holds one open per learner, patient and module); the same form
+    sent twice at once answers with the first one's count.
+    """
+    if not learners:
+        raise Problem(_l("Choose at least one person to assign to."))
+    if not module_slugs:
+        raise Problem(_l("Choose a module or a path."))
+    once = submissions.claim(clinician, submit_token, "assignment.create")
+    if once.earlier:
+        return once.result or 0
+    lock_patient(patient)
+    existing = {
+        (a.learner_id, a.module_slug)
+        for a in db.session.scalars(
+            select(Assignment).where(
+                Assignment.patient_id == patient.id, Assignment.cancelled_at.is_(None)
+            )
+        )
+    }
+    created = []
+    for position, slug in enumerate(module_slugs):
+        due = first_due + timedelta(days=spread_days * position) if first_due else None
+        for learner in learners:
+            if (learner.id, slug) in existing:
+                continue
+            assignment = Assignment(
+                module_slug=slug,
+                learner_id=learner.id,
+                patient_id=patient.id,
+                path_slug=path_slug,
+                assigned_by_id=clinician.id,
+                due_on=due,
+                note=(note or "").strip() or None,
+            )
+            try:
+                with db.session.begin_nested():
+                    db.session.add(assignment)
+            except IntegrityError:
+                continue  # assigned by someone else this very moment: theirs stays
+            created.append(assignment)
+    for assignment in created:
+        audit.record(
+            "assignment.created",
+            actor=clinician,
+            subject=assignment,
+            patient_id=patient.id,
+            detail=f"module={assignment.module_slug} learner={assignment.learner_id}",
+        )
+    submissions.finish(once, len(created))
+    db.session.commit()
+    return len(created)
+
+
+def cancel_assignment(clinician: User, assignment: Assignment) -> bool:
+    """Cancel an open assignment. Returns False if it was already cancelled: a double click,
+    even one arriving at the same moment, cancels and audits once (the UPDATE only matches
+    an open row, and on PostgreSQL waits for the other to commit, then matches nothing)."""
+    cancelled = db.session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id, Assignment.cancelled_at.is_(None))
+        .values(cancelled_at=clock.utcnow(), cancelled_by_id=clinician.id)
+    )
+    if cancelled.rowcount != 1:
+        db.session.rollback()
+        return False
+    audit.record(
+        "assignment.cancelled",
+        actor=clinician,
+        subject=assignment,
+        patient_id=assignment.patient_id,
+    )
+    db.session.commit()
+    return True

@@ -1,0 +1,374 @@
+"""Admin pages under /admin/. Admins only: anyone else signed in gets 404 (the area's
+existence is not confirmed), anonymous visitors are sent to sign in."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from lms import audit, clock, inputs
+from lms.accounts import mfa
+from lms.accounts import staff as staff_ops
+from lms.audit import log as audit_records
+from lms.blueprints.admin.forms import (
+    ActionForm,
+    AuditFilterForm,
+    CareTeamAddForm,
+    CareTeamRemoveForm,
+    EmergencyAccessForm,
+    MoveCaseloadForm,
+    StaffForm,
+)
+from lms.extensions import db
+from lms.models import EmergencyAccess, Patient, User
+from lms.patients import care_teams as care_team_ops
+from lms.patients import emergency as emergency_ops
+from lms.problems import FieldProblems, Problem
+from lms.security import recent_auth_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def _admins_only():
+    if not current_user.is_admin:
+        abort(404)
+    return None
+
+
+def _me() -> User:
+    return current_user._get_current_object()
+
+
+def _flash_form_errors(form) -> None:
+    for name, messages in form.errors.items():
+        if name == "csrf_token":
+            flash(_("This form expired. Please try again."), "error")
+            continue
+        label = form[name].label.text if form[name].label.text else _("Choice")
+        for message in messages:
+            flash(f"{label}: {message}", "error")
+
+
+@bp.route("/")
+def index():
+    """The overview, with every emergency access of the last 30 days (who, which patient,
+    why, how long): break-glass use is visible to every administrator."""
+    grants = emergency_ops.recent_emergency_access()
+    audit.record("admin.overview.view", detail=f"{len(grants)} emergency accesses listed")
+    db.session.commit()
+    return render_template("admin/index.html", grants=grants, now=clock.utcnow())
+
+
+# --- staff accounts ------------------------------------------------------------------------
+
+
+@bp.route("/staff", methods=["GET", "POST"])
+@recent_auth_required()
+def staff():
+    """Staff accounts. Opening it asks for the password again when the last check is older
+    than a few minutes: accounts are created, deactivated and reset here."""
+    form = StaffForm()
+    if form.validate_on_submit():
+        try:
+            user = staff_ops.create_staff(
+                _me(),
+                email=form.email.data,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                password=form.password.data,
+                submit_token=form.submit_token.data,
+            )
+        except FieldProblems as exc:
+            for name, messages in exc.errors.items():
+                form[name].errors = [*form[name].errors, *messages]
+        else:
+            flash(_("Account created for %(email)s.", email=user.email))
+            return redirect(url_for("admin.staff"))
+    return render_template(
+        "admin/staff.html",
+        form=form,
+        action_form=ActionForm(),
+        accounts=staff_ops.staff_accounts(),
+    )
+
+
+def _set_active(user_id: int, active: bool):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for("admin.staff"))
+    user = staff_ops.staff_member(user_id)
+    if user is None:
+        abort(404)
+    try:
+        changed = staff_ops.set_staff_active(_me(), user, active)
+    except Problem as exc:
+        flash(str(exc), "error")
+    else:
+        if not changed:
+            flash(_("Nothing changed: %(email)s was already like that.", email=user.email))
+        elif active:
+            flash(_("%(email)s can sign in again.", email=user.email))
+        else:
+            flash(_("%(email)s is deactivated and signed out everywhere.", email=user.email))
+    return redirect(url_for("admin.staff"))
+
+
+@bp.route("/staff/<id:user_id>/deactivate", methods=["POST"])
+@recent_auth_required(back="admin.staff")
+def deactivate(user_id: int):
+    return _set_active(user_id, False)
+
+
+@bp.route("/staff/<id:user_id>/reactivate", methods=["POST"])
+@recent_auth_required(back="admin.staff")
+def reactivate(user_id: int):
+    return _set_active(user_id, True)
+
+
+@bp.route("/staff/<id:user_id>/two-step/reset", methods=["POST"])
+@recent_auth_required(back="admin.staff")
+def reset_two_step(user_id: int):
+    """After a lost phone: two-step sign-in is cleared, the person is signed out everywhere
+    and sets it up again at their next sign-in. Audited."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for("admin.staff"))
+    user = staff_ops.staff_member(user_id)
+    if user is None:
+        abort(404)
+    if user.id == _me().id:
+        flash(_("Use “My account” to change your own two-step sign-in."), "error")
+    elif not user.mfa_enabled:
+        flash(_("Nothing changed: %(email)s has no two-step sign-in set up.", email=user.email))
+    else:
+        mfa.disable(user, actor=_me())
+        flash(
+            _(
+                "Two-step sign-in of %(email)s was reset. They set it up again when they "
+                "next sign in.",
+                email=user.email,
+            )
+        )
+    return redirect(url_for("admin.staff"))
+
+
+# --- emergency access ------------------------------------------------------------------------
+
+
+@bp.route("/emergency/<id:patient_id>", methods=["GET", "POST"])
+@recent_auth_required()
+def emergency(patient_id: int):
+    """Break-glass: open one patient's records for a stated reason and a limited time."""
+    patient = db.get_or_404(Patient, patient_id)
+    form = EmergencyAccessForm()
+    if form.validate_on_submit():
+        try:
+            emergency_ops.open_emergency_access(
+                _me(), patient, reason=form.reason.data, minutes=form.minutes.data
+            )
+        except FieldProblems as exc:
+            for name, messages in exc.errors.items():
+                form[name].errors = [*form[name].errors, *messages]
+        else:
+            return redirect(url_for("clinic.patient", patient_id=patient.id))
+    return render_template("admin/emergency.html", patient=patient, form=form)
+
+
+@bp.route("/emergency/<id:grant_id>/end", methods=["POST"])
+def end_emergency(grant_id: int):
+    grant = db.get_or_404(EmergencyAccess, grant_id)
+    if grant.user_id != _me().id:
+        abort(404)
+    form = ActionForm()
+    if form.validate_on_submit() and emergency_ops.end_emergency_access(_me(), grant):
+        flash(_("Emergency access ended."))
+    return redirect(url_for("admin.index"))
+
+
+# --- caseloads -----------------------------------------------------------------------------
+
+
+def _clinician_choices(users: list[User], placeholder: str) -> list[SelectChoice]:
+    choices = [SelectChoice(0, placeholder)]
+    for user in users:
+        label = f"{user.display_name} ({user.email})"
+        if not user.active:
+            label += " — " + _("deactivated")
+        choices.append(SelectChoice(user.id, label))
+    return choices
+
+
+def _add_form(patient_id: int, active: list[User]) -> CareTeamAddForm:
+    # One form per patient on one page: a prefix keeps field ids unique. The app-wide CSRF
+    # check covers it (the template sends the token).
+    form = CareTeamAddForm(prefix=f"p{patient_id}", meta={"csrf": False})
+    form.clinician_id.choices = _clinician_choices(active, _("Choose a clinician"))
+    return form
+
+
+def _move_form(everyone: list[User], active: list[User]) -> MoveCaseloadForm:
+    form = MoveCaseloadForm()
+    form.from_clinician.choices = _clinician_choices(everyone, _("Choose a clinician"))
+    form.to_clinician.choices = _clinician_choices(active, _("Choose a clinician"))
+    return form
+
+
+@bp.route("/caseloads")
+def caseloads():
+    show = inputs.choice("status", ("active", "discharged", "all"), "active")
+    # Patients' names are shown: record the viewing before loading (a commit afterwards
+    # would expire everything loaded into one query per row).
+    audit.record("admin.caseloads.view", detail=f"status={show}")
+    db.session.commit()
+    active = staff_ops.clinicians(active_only=True)
+    everyone = staff_ops.clinicians(active_only=False)
+    patients = care_team_ops.patients_with_care_teams(show)
+    return render_template(
+        "admin/caseloads.html",
+        show=show,
+        patients=patients,
+        add_forms={p.id: _add_form(p.id, active) for p in patients},
+        remove_form=CareTeamRemoveForm(),
+        move_form=_move_form(everyone, active),
+    )
+
+
+def _back_to(patient_id: int):
+    return redirect(url_for("admin.caseloads", status="all", _anchor=f"patient-{patient_id}"))
+
+
+@bp.route("/caseloads/<id:patient_id>/add", methods=["POST"])
+def care_team_add(patient_id: int):
+    patient = db.get_or_404(Patient, patient_id)
+    form = _add_form(patient.id, staff_ops.clinicians(active_only=True))
+    if not form.validate_on_submit() or not form.clinician_id.data:
+        if not form.errors:
+            flash(_("Choose a clinician to add."), "error")
+        _flash_form_errors(form)
+        return _back_to(patient.id)
+    try:
+        added = care_team_ops.add_to_care_team(_me(), patient, form.clinician_id.data)
+    except Problem as exc:
+        flash(str(exc), "error")
+    else:
+        # No patient names in flashed messages: they travel in the session cookie.
+        if added:
+            flash(_("Added to the patient's care team."))
+        else:
+            flash(_("That clinician is already on this patient's care team."))
+    return _back_to(patient.id)
+
+
+@bp.route("/caseloads/<id:patient_id>/remove", methods=["POST"])
+def care_team_remove(patient_id: int):
+    patient = db.get_or_404(Patient, patient_id)
+    form = CareTeamRemoveForm()
+    if not form.validate_on_submit():
+        if form.errors.keys() - {"csrf_token"}:
+            flash(_("Choose a clinician to remove."), "error")
+        else:
+            _flash_form_errors(form)
+        return _back_to(patient.id)
+    try:
+        care_team_ops.remove_from_care_team(_me(), patient, form.clinician_id.data)
+    except Problem as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Removed from the patient's care team."))
+    return _back_to(patient.id)
+
+
+@bp.route("/caseloads/move", methods=["POST"])
+@recent_auth_required(back="admin.caseloads")
+def move_caseload():
+    everyone = staff_ops.clinicians(active_only=False)
+    form = _move_form(everyone, [u for u in everyone if u.active])
+    if form.validate_on_submit():
+        try:
+            moved = care_team_ops.move_caseload(
+                _me(), form.from_clinician.data, form.to_clinician.data
+            )
+        except Problem as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("%(n)d patients moved.", n=moved))
+    else:
+        _flash_form_errors(form)
+    return redirect(url_for("admin.caseloads", status="all"))
+
+
+# --- audit log -----------------------------------------------------------------------------
+
+
+def _audit_filters(users: list[User]) -> tuple[AuditFilterForm, audit_records.AuditFilters]:
+    """The filter form from the query string; only valid filters apply, the others show a
+    message beside their field."""
+    form = AuditFilterForm(request.args)
+    form.user.choices = [SelectChoice("", _("Anyone"))] + [
+        SelectChoice(str(u.id), f"{u.display_name} ({u.email}, {u.role})") for u in users
+    ]
+    form.action.choices = [SelectChoice("", _("Any action"))] + [
+        SelectChoice(a, a) for a in audit_records.audit_actions()
+    ]
+    form.validate()
+
+    def ok(field) -> bool:
+        return not field.errors and field.data not in (None, "")
+
+    date_from: date | None = form.date_from.data if ok(form.date_from) else None
+    date_to: date | None = form.date_to.data if ok(form.date_to) else None
+    filters = audit_records.AuditFilters(
+        user_id=int(form.user.data) if ok(form.user) else None,
+        patient_id=form.patient.data if ok(form.patient) else None,
+        action=form.action.data if ok(form.action) else None,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    return form, filters
+
+
+def _filter_args(filters: audit_records.AuditFilters) -> dict[str, str]:
+    """The applied filters as query-string arguments, for page links and the CSV link."""
+    args = {
+        "user": filters.user_id,
+        "patient": filters.patient_id,
+        "action": filters.action,
+        "date_from": filters.date_from.isoformat() if filters.date_from else None,
+        "date_to": filters.date_to.isoformat() if filters.date_to else None,
+    }
+    return {k: str(v) for k, v in args.items() if v not in (None, "")}
+
+
+@bp.route("/audit")
+def audit_log():
+    users = staff_ops.all_users()
+    form, filters = _audit_filters(users)
+    page = inputs.page_number()
+    result = audit_records.audit_page(_me(), filters, page, users)
+    return render_template(
+        "admin/audit.html",
+        form=form,
+        result=result,
+        args=_filter_args(filters),
+    )
+
+
+@bp.route("/audit.csv")
+@recent_auth_required()
+def audit_csv():
+    _form, filters = _audit_filters(staff_ops.all_users())
+    body = audit_records.audit_csv(_me(), filters)
+    stamp = clock.utcnow().strftime("%Y%m%d-%H%M%S")
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
+    )

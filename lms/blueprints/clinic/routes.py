@@ -1,0 +1,678 @@
+"""Clinician pages under /clinic/. Every patient is reached through ``access.patient_for``
+(404 unless on the clinician's caseload; admins see all), and every view is audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from lms import access, audit, clock, inputs, insight, notices
+from lms.assignments import operations as assignment_ops
+from lms.blueprints.clinic.forms import (
+    ActionForm,
+    AssignForm,
+    ConsentForm,
+    DischargeForm,
+    EnrollForm,
+    FamilyMemberForm,
+    InviteForm,
+    PatientLoginForm,
+    SessionForm,
+)
+from lms.consent import operations as consent_ops
+from lms.consent import queries as consent_q
+from lms.content import get_library
+from lms.csvutil import csv_text
+from lms.extensions import db
+from lms.group_sessions import operations as session_log
+from lms.group_sessions import queries as session_q
+from lms.invitations import operations as invitation_ops
+from lms.mail.messages import external_url
+from lms.models import (
+    Assignment,
+    Consent,
+    EducationSession,
+    FamilyLink,
+    Invitation,
+    LinkState,
+    ModuleProgress,
+    Patient,
+    User,
+)
+from lms.models.clinical import DEFAULT_DISCLOSURE, DEFAULT_PURPOSE, DEFAULT_REVOCATION
+from lms.patients import operations as patient_ops
+from lms.problems import Problem
+from lms.security import recent_auth_required
+
+bp = Blueprint("clinic", __name__, url_prefix="/clinic")
+
+
+@bp.before_request
+@login_required
+def _staff_only():
+    """Staff only; everyone else gets 404 so the area's existence is not confirmed."""
+    if not current_user.is_staff:
+        abort(404)
+    return None
+
+
+def _me() -> User:
+    return current_user._get_current_object()
+
+
+PER_PAGE = 25
+
+
+@bp.route("/")
+def caseload():
+    """The caseload dashboard: one row per family, needs-help flags first (admins: all)."""
+    status = inputs.choice("status", ("active", "discharged", "all"), "active")
+    show = inputs.choice("show", ("all", "needs_help", "overdue"), "all")
+    sort = inputs.choice("sort", tuple(insight.SORTS), "needs_help")
+    page = inputs.page_number()
+    rows = insight.caseload_rows(_me(), status=status)
+    rows = insight.filter_and_sort(rows, show=show, sort=sort)
+    pages = max(1, -(-len(rows) // PER_PAGE))
+    page = min(page, pages)
+    shown = rows[(page - 1) * PER_PAGE : page * PER_PAGE]
+    html = render_template(
+        "clinic/caseload.html",
+        rows=shown,
+        total=len(rows),
+        page=page,
+        pages=pages,
+        status=status,
+        show=show,
+        sort=sort,
+        library=get_library(),
+    )
+    _audit_after_render("caseload.view", detail=f"{len(shown)} families shown")
+    return html
+
+
+def _audit_after_render(action: str, **kwargs) -> None:
+    """Audit once the page is rendered: committing first would expire every loaded row and
+    make the template reload them one query at a time."""
+    audit.record(action, **kwargs)
+    db.session.commit()
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+def enroll():
+    """Enroll a patient onto this clinician's caseload."""
+    form = EnrollForm()
+    if request.method == "GET":
+        form.enrolled_on.data = clock.today()
+    if form.validate_on_submit():
+        patient = patient_ops.enroll_patient(
+            _me(),
+            display_name=form.display_name.data,
+            record_number=form.record_number.data,
+            enrolled_on=form.enrolled_on.data,
+            submit_token=form.submit_token.data,
+        )
+        flash(_("Patient enrolled."))
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    return render_template("clinic/enroll.html", form=form)
+
+
+def _patient_page_data(patient: Patient) -> dict:
+    consent_ops.log_expired_consents(patient.id)
+    links = patient.family_links
+    assignments = db.session.scalars(
+        select(Assignment)
+        .where(Assignment.patient_id == patient.id)
+        .options(selectinload(Assignment.learner))
+        .order_by(Assignment.cancelled_at.is_not(None), Assignment.due_on, Assignment.id)
+    ).all()
+    learner_ids = {a.learner_id for a in assignments}
+    progress = (
+        {
+            (p.user_id, p.module_slug): p
+            for p in db.session.scalars(
+                select(ModuleProgress).where(ModuleProgress.user_id.in_(learner_ids))
+            )
+        }
+        if learner_ids
+        else {}
+    )
+    today = clock.today()
+    consent_by_link = consent_q.current_consents(patient.id)
+    attendance, attendance_rate = session_q.attendance_for(patient.id)
+    # Family members whose consent is not active: their open assignments are suspended.
+    suspended = {
+        link.user_id
+        for link in links
+        if link.user_id
+        and not (
+            consent_by_link.get(link.id) is not None
+            and consent_by_link[link.id].is_active(today)
+            and patient.is_active
+        )
+    }
+    return {
+        "suspended": suspended,
+        "attendance": attendance,
+        "attendance_rate": attendance_rate,
+        "links": links,
+        "consent_by_link": consent_by_link,
+        "assignments": assignments,
+        "progress": progress,
+        "today": today,
+        "library": get_library(),
+    }
+
+
+@bp.route("/patients/<patient_id>")
+def patient(patient_id: str):
+    """404 unless the patient is on the clinician's caseload. Audited."""
+    patient = access.patient_for(_me(), patient_id)
+    html = _render_patient(patient, FamilyMemberForm())
+    _audit_after_render("patient.view", subject=patient, patient_id=patient.id)
+    return html
+
+
+def _render_patient(patient: Patient, family_form: FamilyMemberForm) -> str:
+    """The patient page; ``family_form`` carries the add-family form (with its errors)."""
+    return render_template(
+        "clinic/patient.html",
+        patient=patient,
+        family_form=family_form,
+        action_form=ActionForm(),
+        discharge_form=DischargeForm(discharged_on=clock.today()),
+        login_form=PatientLoginForm(prefix="login"),
+        **_patient_page_data(patient),
+    )
+
+
+@bp.route("/patients/<patient_id>/family", methods=["POST"])
+def add_family(patient_id: str):
+    patient = access.patient_for(_me(), patient_id)
+    form = FamilyMemberForm()
+    if not form.validate_on_submit():
+        return _render_patient(patient, form), 400
+    patient_ops.add_family_member(
+        _me(),
+        patient,
+        display_name=form.display_name.data,
+        email=form.email.data,
+        relationship=form.relationship.data,
+        submit_token=form.submit_token.data,
+    )
+    db.session.commit()
+    flash(_("Family member added. Next: record the patient's consent, then invite them."))
+    return redirect(url_for("clinic.patient", patient_id=patient.id))
+
+
+def _link_choices(patient: Patient):
+    return [
+        (str(link.id), f"{link.display_name} ({link.email})")
+        for link in patient.family_links
+        if link.state != LinkState.REMOVED
+    ]
+
+
+def _link_of(patient: Patient, raw: str) -> FamilyLink:
+    for link in patient.family_links:
+        if str(link.id) == raw and link.state != LinkState.REMOVED:
+            return link
+    abort(404)
+
+
+@bp.route("/patients/<patient_id>/consents/new", methods=["GET", "POST"])
+def new_consent(patient_id: str):
+    """Record the patient's signed consent for one named family member."""
+    patient = access.patient_for(_me(), patient_id)
+    form = ConsentForm()
+    form.family_link.choices = _link_choices(patient)
+    if request.method == "GET":
+        form.disclosure.data = DEFAULT_DISCLOSURE
+        form.purpose.data = DEFAULT_PURPOSE
+        form.revocation_terms.data = DEFAULT_REVOCATION
+        form.signed_on.data = clock.today()
+        if request.args.get("link"):
+            form.family_link.data = request.args["link"]
+    if not form.family_link.choices:
+        flash(_("Add a family member first."))
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    if form.validate_on_submit():
+        link = _link_of(patient, form.family_link.data)
+        try:
+            consent_ops.record_consent(
+                _me(),
+                patient,
+                link,
+                disclosure=form.disclosure.data.strip(),
+                purpose=form.purpose.data.strip(),
+                revocation_terms=form.revocation_terms.data.strip(),
+                expires_on=form.expires_on.data,
+                expiry_event=(form.expiry_event.data or "").strip() or None,
+                signed_by=form.signed_by.data,
+                representative_name=(form.representative_name.data or "").strip() or None,
+                representative_capacity=(form.representative_capacity.data or "").strip() or None,
+                signature_method=form.signature_method.data,
+                signed_on=form.signed_on.data,
+                submit_token=form.submit_token.data,
+            )
+        except Problem as exc:
+            form.expires_on.errors = [*form.expires_on.errors, str(exc)]
+        else:
+            flash(_("Consent recorded."))
+            return redirect(url_for("clinic.patient", patient_id=patient.id))
+    return render_template("clinic/consent_form.html", patient=patient, form=form)
+
+
+def _consent_of(patient: Patient, consent_id: str) -> Consent:
+    consent = db.session.get(Consent, access.parse_id(consent_id))
+    if consent is None or consent.patient_id != patient.id:
+        abort(404)
+    return consent
+
+
+@bp.route("/patients/<patient_id>/consents/<consent_id>/print")
+def print_consent(patient_id: str, consent_id: str):
+    """The consent form for a signature, with every §2.31 element."""
+    patient = access.patient_for(_me(), patient_id)
+    consent = _consent_of(patient, consent_id)
+    audit.record("consent.print", subject=consent, patient_id=patient.id)
+    db.session.commit()
+    return render_template("clinic/consent_print.html", patient=patient, consent=consent)
+
+
+@bp.route("/patients/<patient_id>/family/<link_id>/withdraw-consent", methods=["POST"])
+def revoke_consent(patient_id: str, link_id: str):
+    """Record a withdrawal the patient gave on paper or in person: every consent in force
+    for that family member ends."""
+    patient = access.patient_for(_me(), patient_id)
+    link = _link_of(patient, link_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if consent_ops.withdraw_consent(_me(), link):
+        flash(_("Consent withdrawn. The family member no longer sees anything about the patient."))
+    return redirect(url_for("clinic.patient", patient_id=patient.id))
+
+
+@bp.route("/patients/<patient_id>/invite", methods=["GET", "POST"])
+def invite(patient_id: str):
+    """Create a single-use invitation link, shown once for the clinician to pass on."""
+    patient = access.patient_for(_me(), patient_id)
+    form = InviteForm()
+    waiting = [link for link in patient.family_links if link.state == LinkState.INVITED]
+    form.family_link.choices = [
+        (str(link.id), f"{link.display_name} ({link.email})")
+        for link in waiting
+        if consent_q.has_consent_in_force(link)
+    ]
+    no_consent = [link for link in waiting if not consent_q.has_consent_in_force(link)]
+    if request.method == "GET" and request.args.get("link"):
+        form.family_link.data = request.args["link"]
+    if form.validate_on_submit():
+        link = _link_of(patient, form.family_link.data)
+        try:
+            new = invitation_ops.invite(_me(), patient, link, submit_token=form.submit_token.data)
+        except Problem as exc:
+            form.family_link.errors = [str(exc)]
+        else:
+            return _show_invitation(patient, new)
+    return render_template(
+        "clinic/invite.html", patient=patient, form=form, no_consent=no_consent, waiting=waiting
+    )
+
+
+# A new invitation's link is shown once, on the page the form leads to: it waits in the
+# clinician's own session until that page takes it out (the database keeps only its hash).
+LINKS_TO_SHOW = "invitation_links"
+
+
+def _show_invitation(patient: Patient, new: invitation_ops.NewInvitation):
+    if new.token is not None:
+        session[LINKS_TO_SHOW] = {
+            **session.get(LINKS_TO_SHOW, {}),
+            str(new.invitation.id): new.token,
+        }
+    return redirect(
+        url_for("clinic.invitation", patient_id=patient.id, invitation_id=new.invitation.id)
+    )
+
+
+@bp.route("/patients/<patient_id>/invitations/<id:invitation_id>")
+def invitation(patient_id: str, invitation_id: int):
+    """The link of an invitation just created, shown this once; afterwards, where it went."""
+    patient = access.patient_for(_me(), patient_id)
+    found = db.session.get(Invitation, invitation_id)
+    if found is None or found.patient_id != patient.id:
+        abort(404)
+    waiting = dict(session.get(LINKS_TO_SHOW, {}))
+    token = waiting.pop(str(found.id), None)
+    if token is not None:
+        session[LINKS_TO_SHOW] = waiting
+    link = db.session.get(FamilyLink, found.family_link_id) if found.family_link_id else None
+    return render_template(
+        "clinic/invite_link.html",
+        patient=patient,
+        link=link,
+        invitation=found,
+        url=external_url("invite.accept", token=token) if token else None,
+        expires_at=found.expires_at,
+    )
+
+
+@bp.route("/patients/<patient_id>/patient-login", methods=["POST"])
+def patient_login(patient_id: str):
+    patient = access.patient_for(_me(), patient_id)
+    form = PatientLoginForm(prefix="login")
+    if patient.user_id is not None:
+        flash(_("This patient already has a login."))
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    if not form.validate_on_submit():
+        flash(_("Enter a valid email address for the patient."), "error")
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    new = invitation_ops.create_patient_login(
+        _me(), patient, form.email.data, submit_token=form.submit_token.data
+    )
+    return _show_invitation(patient, new)
+
+
+def _learner_choices(patient: Patient):
+    choices = []
+    for link in patient.family_links:
+        if link.state == LinkState.ACTIVE and link.user_id:
+            choices.append((str(link.user_id), f"{link.display_name} ({_('family')})"))
+    if patient.user_id:
+        choices.append((str(patient.user_id), f"{patient.display_name} ({_('patient')})"))
+    return choices
+
+
+@bp.route("/patients/<patient_id>/assign", methods=["GET", "POST"])
+def assign(patient_id: str):
+    """Assign a module or a path to the whole family, chosen members and/or the patient."""
+    patient = access.patient_for(_me(), patient_id)
+    library = get_library()
+    form = AssignForm()
+    form.what.choices = (
+        [("", _("Choose…"))]
+        + [
+            (f"path:{p.slug}", _("Path: %(t)s (%(n)d modules)", t=p.title, n=len(p.module_slugs)))
+            for p in library.paths
+        ]
+        + [(f"module:{m.slug}", m.title) for m in library.modules()]
+    )
+    form.learners.choices = _learner_choices(patient)
+    if request.method == "GET":
+        form.due_on.data = clock.today() + timedelta(days=7)
+        form.learners.data = [c[0] for c in form.learners.choices]
+        if request.args.get("what"):
+            form.what.data = request.args["what"]
+    if not patient.is_active:
+        flash(_("This patient has been discharged; nothing new can be assigned."))
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    if form.validate_on_submit():
+        kind, _sep, slug = form.what.data.partition(":")
+        path_slug = None
+        if kind == "path" and library.path(slug):
+            modules = list(library.path(slug).module_slugs)
+            path_slug = slug
+        elif kind == "module" and slug in library:
+            modules = [slug]
+        else:
+            abort(400)
+        allowed = {c[0] for c in form.learners.choices}
+        chosen = [uid for uid in form.learners.data if uid in allowed]
+        learners = [db.session.get(User, int(uid)) for uid in chosen]
+        if form.due_on.data and form.due_on.data < clock.today():
+            form.due_on.errors = [_("The due date is in the past.")]
+        else:
+            try:
+                created = assignment_ops.assign(
+                    _me(),
+                    patient,
+                    module_slugs=modules,
+                    learners=learners,
+                    first_due=form.due_on.data,
+                    spread_days=form.spread_days.data or 0,
+                    note=form.note.data,
+                    path_slug=path_slug,
+                    submit_token=form.submit_token.data,
+                )
+            except Problem as exc:
+                form.learners.errors = [str(exc)]
+            else:
+                flash(_("%(n)d assignments created.", n=created))
+                return redirect(url_for("clinic.patient", patient_id=patient.id))
+    return render_template("clinic/assign.html", patient=patient, form=form)
+
+
+@bp.route("/assignments/<assignment_id>/cancel", methods=["POST"])
+def cancel_assignment(assignment_id: str):
+    assignment = db.session.get(Assignment, access.parse_id(assignment_id))
+    if assignment is None:
+        abort(404)
+    patient = access.patient_for(_me(), assignment.patient_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if assignment_ops.cancel_assignment(_me(), assignment):
+        flash(_("Assignment cancelled."))
+    return redirect(url_for("clinic.patient", patient_id=patient.id))
+
+
+@bp.route("/patients/<patient_id>/discharge", methods=["POST"])
+def discharge(patient_id: str):
+    """Discharge: family access to anything about the patient ends; records are kept."""
+    patient = access.patient_for(_me(), patient_id)
+    form = DischargeForm()
+    if not form.validate_on_submit():
+        flash(_("Enter the discharge date."), "error")
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    if patient_ops.discharge(_me(), patient, form.discharged_on.data):
+        flash(_("Patient discharged. Family members no longer see anything about them."))
+    return redirect(url_for("clinic.patient", patient_id=patient.id))
+
+
+# --- drill-down, item analysis, sessions, reports -------------------------------------------
+
+
+@bp.route("/patients/<patient_id>/learners/<learner_id>")
+def learner(patient_id: str, learner_id: str):
+    """One learner of this patient: assignments, progress, every attempt with its answers.
+    404 unless the patient is on the caseload and the learner belongs to that patient."""
+    patient = access.patient_for(_me(), patient_id)
+    found = insight.learner_of(patient, access.parse_id(learner_id))
+    if found is None:
+        abort(404)
+    person, relationship = found
+    assignments, progress, attempts = insight.learner_detail(patient, person.id)
+    html = render_template(
+        "clinic/learner.html",
+        patient=patient,
+        person=person,
+        relationship=relationship,
+        assignments=assignments,
+        progress=progress,
+        attempts=attempts,
+        library=get_library(),
+        today=clock.today(),
+    )
+    _audit_after_render("learner.view", subject=person, patient_id=patient.id)
+    return html
+
+
+@bp.route("/items")
+def items():
+    """Item analysis: which knowledge-check questions families get wrong (caseload; admins:
+    the whole program), as an SVG bar chart and a table."""
+    library = get_library()
+    counts = insight.modules_with_attempts(_me())
+    slug = request.args.get("module") or next(
+        (m.slug for m in library.modules() if counts.get(m.slug)), None
+    )
+    module, rows = insight.item_analysis(_me(), slug) if slug else (None, [])
+    if slug and module is None:
+        abort(404)
+    html = render_template(
+        "clinic/items.html",
+        module=module,
+        rows=rows,
+        counts=counts,
+        library=library,
+        modules=[m for m in library.modules() if m.quiz],
+    )
+    _audit_after_render("items.view", detail=f"module={slug}")
+    return html
+
+
+@bp.route("/sessions")
+def sessions():
+    """Education sessions this clinician logged (admins: all)."""
+    rows = db.session.scalars(session_q.sessions_visible(_me())).all()
+    return render_template("clinic/sessions.html", sessions=rows, library=get_library())
+
+
+def _session_form() -> SessionForm:
+    form = SessionForm()
+    library = get_library()
+    form.modules.choices = [(m.slug, m.title) for m in library.modules()]
+    return form
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+def new_session():
+    """Log a group education session and its attendance (caseload patients only)."""
+    patients = db.session.scalars(
+        access.caseload(_me()).where(Patient.status == "active").order_by(Patient.display_name)
+    ).all()
+    form = _session_form()
+    if request.method == "GET":
+        form.held_on.data = clock.today()
+        form.facilitator.data = current_user.display_name
+    attendance = {}
+    errors = []
+    if request.method == "POST":
+        allowed = {"present", "absent", "excused", ""}
+        for patient in patients:
+            value = request.form.get(f"attendance-{patient.id}", "")
+            if value not in allowed:
+                errors.append(_("Choose present, absent or excused."))
+                value = ""
+            attendance[patient.id] = value
+    if form.validate_on_submit() and not errors:
+        if form.held_on.data > clock.today() + timedelta(days=1):
+            form.held_on.errors = [_("A session is logged after it happens.")]
+        else:
+            session_row = session_log.log_session(
+                _me(),
+                held_on=form.held_on.data,
+                title=form.title.data,
+                facilitator=form.facilitator.data,
+                module_slugs=form.modules.data,
+                attendance={pid: v for pid, v in attendance.items() if v},
+                submit_token=form.submit_token.data,
+            )
+            flash(_("Session saved."))
+            return redirect(url_for("clinic.session_detail", session_id=session_row.id))
+    return render_template(
+        "clinic/session_form.html",
+        form=form,
+        patients=patients,
+        attendance=attendance,
+        errors=errors,
+    )
+
+
+@bp.route("/sessions/<session_id>")
+def session_detail(session_id: str):
+    row = db.session.scalars(
+        session_q.sessions_visible(_me()).where(EducationSession.id == access.parse_id(session_id))
+    ).first()
+    if row is None:
+        abort(404)
+    visible = {p.id: p for p in db.session.scalars(access.caseload(_me()))}
+    return render_template(
+        "clinic/session_detail.html", session=row, library=get_library(), patients=visible
+    )
+
+
+def _csv_response(rows, name: str):
+    body = csv_text(insight.REPORT_HEADER, rows, preamble=notices.csv_notice_rows())
+    stamp = clock.today().isoformat()
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"'},
+    )
+
+
+@bp.route("/reports")
+def reports():
+    """A printable report of the caseload's progress."""
+    rows = insight.report_rows(_me())
+    html = render_template(
+        "clinic/report.html", rows=rows, header=insight.REPORT_HEADER, patient=None
+    )
+    _audit_after_render("report.view", detail=f"{len(rows)} rows")
+    return html
+
+
+@bp.route("/reports/caseload.csv")
+@recent_auth_required()
+def caseload_csv():
+    """CSV of every learner-assignment on the caseload. Audited."""
+    rows = insight.report_rows(_me())
+    audit.record("report.export", detail=f"caseload csv, {len(rows)} rows")
+    db.session.commit()
+    return _csv_response(rows, "caseload")
+
+
+@bp.route("/patients/<patient_id>/report.csv")
+@recent_auth_required()
+def patient_csv(patient_id: str):
+    """CSV of one patient's family. Audited."""
+    patient = access.patient_for(_me(), patient_id)
+    rows = insight.report_rows(_me(), patient.id)
+    audit.record(
+        "report.export",
+        subject=patient,
+        patient_id=patient.id,
+        detail=f"family csv, {len(rows)} rows",
+    )
+    db.session.commit()
+    return _csv_response(rows, "family")
+
+
+@bp.route("/patients/<patient_id>/report")
+def patient_report(patient_id: str):
+    """A printable report of one patient's family."""
+    patient = access.patient_for(_me(), patient_id)
+    rows = insight.report_rows(_me(), patient.id)
+    html = render_template(
+        "clinic/report.html", rows=rows, header=insight.REPORT_HEADER, patient=patient
+    )
+    _audit_after_render("report.view", subject=patient, patient_id=patient.id)
+    return html
+
+
+@bp.route("/reports/program")
+def program_report():
+    """Admins only (others 404): completion by module and by clinician, median days."""
+    if not current_user.is_admin:
+        abort(404)
+    by_module, by_clinician = insight.program_report()
+    audit.record("report.program_view")
+    db.session.commit()
+    return render_template(
+        "clinic/program_report.html", by_module=by_module, by_clinician=by_clinician
+    )

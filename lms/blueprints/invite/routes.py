@@ -1,0 +1,107 @@
+"""Accepting an invitation: public, reached by the single-use link the clinician sent."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from lms.accounts.passwords import password_problems
+from lms.extensions import db, limiter
+from lms.forms import BaseForm
+from lms.invitations import operations as invitation_ops
+from lms.models import User
+from lms.problems import InvitationProblem
+from lms.security import start_session
+
+bp = Blueprint("invite", __name__, url_prefix="/invite")
+
+
+class AcceptForm(BaseForm):
+    email = EmailField(
+        _l("Your email"),
+        validators=[DataRequired(), Length(max=254)],
+        description=_l("The address the invitation was sent to."),
+    )
+    display_name = StringField(
+        _l("Your name"),
+        validators=[DataRequired(), Length(max=120)],
+        description=_l("How you would like to be called."),
+    )
+    password = PasswordField(
+        _l("Choose a password"),
+        validators=[DataRequired(), Length(max=1024)],
+        description=_l("At least 12 characters. A short sentence is easy to remember."),
+    )
+    confirm = PasswordField(
+        _l("Type the password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two don't match."))],
+    )
+    submit = SubmitField(_l("Create my account"))
+
+
+class JoinForm(BaseForm):
+    submit = SubmitField(_l("Accept the invitation"))
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per 10 minutes", methods=["POST"])
+def accept(token: str):
+    """Public. Reuse, expiry or another email each get a clear message; nothing else leaks."""
+    try:
+        invitation = invitation_ops.find_invitation(token)
+        invitation_ops.check_invitation_usable(invitation)
+    except InvitationProblem as exc:
+        return render_template("invite/problem.html", message=str(exc)), 410
+    existing = db.session.scalars(User.by_email(invitation.email)).first()
+    if existing is not None:
+        # Someone who already has an account joins by signing in as themselves.
+        form = JoinForm()
+        signed_in_as_invitee = current_user.is_authenticated and current_user.id == existing.id
+        if signed_in_as_invitee and form.validate_on_submit():
+            try:
+                invitation_ops.accept_invitation(
+                    token,
+                    email=existing.email,
+                    display_name=existing.display_name,
+                    password=None,
+                    existing=existing,
+                )
+            except InvitationProblem as exc:
+                return render_template("invite/problem.html", message=str(exc)), 410
+            flash(_("You have joined. Your readings are below."))
+            return redirect(url_for("learn.index"))
+        return render_template(
+            "invite/existing.html",
+            form=form,
+            signed_in_as_invitee=signed_in_as_invitee,
+            token=token,
+        )
+    form = AcceptForm()
+    if form.validate_on_submit():
+        problems = password_problems(
+            form.password.data,
+            email=form.email.data,
+            program_name=current_app.config["PROGRAM_NAME"],
+        )
+        if problems:
+            form.password.errors = [*form.password.errors, *problems]
+        else:
+            try:
+                user = invitation_ops.accept_invitation(
+                    token,
+                    email=form.email.data,
+                    display_name=form.display_name.data,
+                    password=form.password.data,
+                    existing=None,
+                )
+            except InvitationProblem as exc:
+                form.email.errors = [*form.email.errors, str(exc)]
+            else:
+                start_session(user)
+                flash(_("Welcome! Your account is ready."))
+                return redirect(url_for("learn.index"))
+    return render_template("invite/accept.html", form=form)

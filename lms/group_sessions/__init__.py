@@ -1,0 +1,1 @@
+"""Group education sessions: logging a session, attendance, and the material patients review."""

@@ -1,0 +1,459 @@
+"""What the clinician needs at a glance: per-family progress, needs-help flags, item analysis,
+attendance and reports.
+
+Every function here loads what it shows in a fixed number of queries, whatever the caseload
+size: grouped aggregates over the caseload, never one query per patient or learner
+(``tests/test_insight.py`` counts them for 5 and 50 families)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import Select, and_, case, func, literal, select, union_all
+from sqlalchemy.orm import selectinload
+
+from lms import access, clock
+from lms.content import get_library
+from lms.extensions import db
+from lms.models import (
+    Assignment,
+    Consent,
+    FamilyLink,
+    LinkState,
+    ModuleProgress,
+    Patient,
+    QuizAnswer,
+    QuizAttempt,
+    Role,
+    User,
+)
+
+EXPIRY_WARNING_DAYS = 14
+
+
+def learners_subquery(patient_ids: Select):
+    """(patient_id, user_id, relationship) for every learner of the given patients."""
+    family = select(
+        FamilyLink.patient_id.label("patient_id"),
+        FamilyLink.user_id.label("user_id"),
+        FamilyLink.relationship_kind.label("relationship"),
+    ).where(
+        FamilyLink.user_id.is_not(None),
+        FamilyLink.state == LinkState.ACTIVE,
+        FamilyLink.patient_id.in_(patient_ids),
+    )
+    own = select(
+        Patient.id.label("patient_id"),
+        Patient.user_id.label("user_id"),
+        literal("patient").label("relationship"),
+    ).where(Patient.user_id.is_not(None), Patient.id.in_(patient_ids))
+    return union_all(family, own).subquery("learners")
+
+
+@dataclass
+class FamilyRow:
+    patient: Patient
+    members: list[FamilyLink]
+    assigned: int = 0
+    completed: int = 0
+    overdue: int = 0
+    last_activity: datetime | None = None
+    quiz_average: float | None = None
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def needs_help(self) -> bool:
+        return bool(self.flags)
+
+
+def caseload_rows(user: User, *, status: str = "active", today: date | None = None):
+    """One row per patient/family on this user's caseload, with needs-help flags."""
+    today = today or clock.today()
+    inactive_days = current_app.config.get("NEEDS_HELP_INACTIVE_DAYS", 7)
+    base = access.caseload(user)
+    if status in ("active", "discharged"):
+        base = base.where(Patient.status == status)
+    ids = base.with_only_columns(Patient.id).scalar_subquery()
+    ids_select = base.with_only_columns(Patient.id)
+
+    patients = db.session.scalars(
+        base.options(selectinload(Patient.family_links)).order_by(Patient.display_name)
+    ).all()
+    rows = {
+        p.id: FamilyRow(
+            patient=p, members=[m for m in p.family_links if m.state != LinkState.REMOVED]
+        )
+        for p in patients
+    }
+    if not rows:
+        return []
+
+    completed = ModuleProgress.completed_at.is_not(None)
+    counts = db.session.execute(
+        select(
+            Assignment.patient_id,
+            func.count(Assignment.id),
+            func.count(ModuleProgress.completed_at),
+            func.sum(
+                case(
+                    (and_(Assignment.due_on < today, ModuleProgress.completed_at.is_(None)), 1),
+                    else_=0,
+                )
+            ),
+            func.min(case((ModuleProgress.completed_at.is_(None), Assignment.assigned_at))),
+        )
+        .outerjoin(
+            ModuleProgress,
+            and_(
+                ModuleProgress.user_id == Assignment.learner_id,
+                ModuleProgress.module_slug == Assignment.module_slug,
+                completed,
+            ),
+        )
+        .where(Assignment.cancelled_at.is_(None), Assignment.patient_id.in_(ids))
+        .group_by(Assignment.patient_id)
+    ).all()
+    oldest_open: dict[int, datetime | None] = {}
+    for patient_id, assigned, done, overdue, oldest in counts:
+        row = rows[patient_id]
+        row.assigned, row.completed, row.overdue = assigned, done, int(overdue or 0)
+        oldest_open[patient_id] = clock.aware(oldest) if oldest else None
+
+    learners = learners_subquery(ids_select)
+    activity = db.session.execute(
+        select(learners.c.patient_id, func.max(ModuleProgress.last_activity_at))
+        .join(ModuleProgress, ModuleProgress.user_id == learners.c.user_id)
+        .group_by(learners.c.patient_id)
+    ).all()
+    for patient_id, last in activity:
+        rows[patient_id].last_activity = clock.aware(last)
+
+    averages = db.session.execute(
+        select(learners.c.patient_id, func.avg(QuizAttempt.score))
+        .join(QuizAttempt, QuizAttempt.user_id == learners.c.user_id)
+        .group_by(learners.c.patient_id)
+    ).all()
+    for patient_id, average in averages:
+        rows[patient_id].quiz_average = float(average) if average is not None else None
+
+    failed_twice = db.session.execute(
+        select(learners.c.patient_id, QuizAttempt.module_slug, User.display_name)
+        .join(QuizAttempt, QuizAttempt.user_id == learners.c.user_id)
+        .join(User, User.id == learners.c.user_id)
+        .group_by(
+            learners.c.patient_id, QuizAttempt.user_id, QuizAttempt.module_slug, User.display_name
+        )
+        .having(
+            func.sum(case((QuizAttempt.passed.is_(False), 1), else_=0)) >= 2,
+            func.sum(case((QuizAttempt.passed.is_(True), 1), else_=0)) == 0,
+        )
+    ).all()
+
+    expiring = db.session.execute(
+        select(Consent.patient_id, Consent.recipient_name, Consent.expires_on).where(
+            Consent.patient_id.in_(ids),
+            Consent.revoked_at.is_(None),
+            Consent.expires_on.is_not(None),
+            Consent.expires_on >= today,
+            Consent.expires_on <= today + timedelta(days=EXPIRY_WARNING_DAYS),
+        )
+    ).all()
+
+    library = get_library()
+    for patient_id, slug, name in failed_twice:
+        module = library.module(slug)
+        rows[patient_id].flags.append(
+            _(
+                "%(name)s did not pass “%(title)s” twice",
+                name=name,
+                title=module.title if module else slug,
+            )
+        )
+    now = clock.utcnow()
+    for row in rows.values():
+        if not row.patient.is_active:
+            continue
+        if row.overdue:
+            row.flags.append(_("%(n)d overdue", n=row.overdue))
+        open_count = row.assigned - row.completed
+        since = row.last_activity or oldest_open.get(row.patient.id)
+        if open_count and since and now - since > timedelta(days=inactive_days):
+            row.flags.append(_("no activity for %(n)d days", n=(now - since).days))
+    for patient_id, recipient, expires in expiring:
+        rows[patient_id].flags.append(f"consent for {recipient} ends {expires.isoformat()}")
+    return list(rows.values())
+
+
+SORTS = {
+    "name": lambda r: r.patient.display_name.casefold(),
+    "needs_help": lambda r: (-len(r.flags), r.patient.display_name.casefold()),
+    "overdue": lambda r: (-r.overdue, r.patient.display_name.casefold()),
+    "activity": lambda r: -(r.last_activity.timestamp() if r.last_activity else 0),
+}
+
+
+def filter_and_sort(rows: list[FamilyRow], *, show: str, sort: str) -> list[FamilyRow]:
+    if show == "needs_help":
+        rows = [r for r in rows if r.needs_help]
+    elif show == "overdue":
+        rows = [r for r in rows if r.overdue]
+    return sorted(rows, key=SORTS.get(sort, SORTS["needs_help"]))
+
+
+def learner_detail(patient: Patient, learner_id: int):
+    """Every assignment, progress row and attempt (with answers) of one learner."""
+    assignments = db.session.scalars(
+        select(Assignment)
+        .where(Assignment.patient_id == patient.id, Assignment.learner_id == learner_id)
+        .order_by(Assignment.due_on, Assignment.id)
+    ).all()
+    progress = {
+        p.module_slug: p
+        for p in db.session.scalars(
+            select(ModuleProgress).where(ModuleProgress.user_id == learner_id)
+        )
+    }
+    attempts = db.session.scalars(
+        select(QuizAttempt)
+        .where(QuizAttempt.user_id == learner_id)
+        .options(selectinload(QuizAttempt.answers))
+        .order_by(QuizAttempt.submitted_at.desc(), QuizAttempt.id.desc())
+    ).all()
+    by_module: dict[str, list[QuizAttempt]] = defaultdict(list)
+    for attempt in attempts:
+        by_module[attempt.module_slug].append(attempt)
+    return assignments, progress, by_module
+
+
+def learner_of(patient: Patient, learner_id: int) -> tuple[User, str] | None:
+    """The learner, if they are this patient's linked family member or the patient."""
+    if patient.user_id == learner_id:
+        return db.session.get(User, learner_id), "patient"
+    for link in patient.family_links:
+        if link.user_id == learner_id and link.state != LinkState.REMOVED:
+            return db.session.get(User, learner_id), link.relationship_kind
+    return None
+
+
+@dataclass
+class ItemRow:
+    number: int
+    question_id: str
+    prompt: str
+    answered: int
+    correct: int
+    top_wrong: str | None
+    top_wrong_count: int
+
+    @property
+    def share_correct(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+def _scope_learner_ids(user: User):
+    """Learners whose attempts this staff member may analyse (admins: the whole program)."""
+    if user.role == Role.ADMIN:
+        return None
+    ids = access.caseload(user).with_only_columns(Patient.id)
+    learners = learners_subquery(ids)
+    return select(learners.c.user_id)
+
+
+def item_analysis(user: User, slug: str):
+    """Per question of the current version: share correct, most chosen wrong answer, count."""
+    module = get_library().module(slug)
+    if module is None or module.quiz is None:
+        return None, []
+    scope = _scope_learner_ids(user)
+    conditions = [QuizAttempt.module_slug == slug, QuizAttempt.content_version == module.version]
+    if scope is not None:
+        conditions.append(QuizAttempt.user_id.in_(scope))
+    totals = {
+        qid: (answered, int(right or 0))
+        for qid, answered, right in db.session.execute(
+            select(
+                QuizAnswer.question_id,
+                func.count(QuizAnswer.id),
+                func.sum(case((QuizAnswer.correct.is_(True), 1), else_=0)),
+            )
+            .join(QuizAttempt, QuizAttempt.id == QuizAnswer.attempt_id)
+            .where(*conditions)
+            .group_by(QuizAnswer.question_id)
+        )
+    }
+    wrong: dict[str, Counter] = defaultdict(Counter)
+    for qid, chosen, count in db.session.execute(
+        select(QuizAnswer.question_id, QuizAnswer.chosen, func.count(QuizAnswer.id))
+        .join(QuizAttempt, QuizAttempt.id == QuizAnswer.attempt_id)
+        .where(*conditions, QuizAnswer.correct.is_(False))
+        .group_by(QuizAnswer.question_id, QuizAnswer.chosen)
+    ):
+        wrong[qid][chosen] = count
+    rows = []
+    for number, question in enumerate(module.quiz.questions, start=1):
+        answered, right = totals.get(question.id, (0, 0))
+        top_wrong, top_count = None, 0
+        if wrong[question.id]:
+            chosen, top_count = wrong[question.id].most_common(1)[0]
+            labels = []
+            for index in (int(c) for c in chosen.split(",") if c != ""):
+                if 0 <= index < len(question.choices):
+                    labels.append(question.choices[index].text)
+            top_wrong = " + ".join(labels) or "(no answer)"
+        rows.append(
+            ItemRow(number, question.id, question.prompt, answered, right, top_wrong, top_count)
+        )
+    return module, rows
+
+
+def modules_with_attempts(user: User) -> dict[str, int]:
+    scope = _scope_learner_ids(user)
+    query = select(QuizAttempt.module_slug, func.count(QuizAttempt.id)).group_by(
+        QuizAttempt.module_slug
+    )
+    if scope is not None:
+        query = query.where(QuizAttempt.user_id.in_(scope))
+    return dict(db.session.execute(query).all())
+
+
+REPORT_HEADER = (
+    "patient",
+    "learner",
+    "relationship",
+    "module",
+    "assigned",
+    "due",
+    "status",
+    "completed",
+    "best_score",
+)
+
+
+def report_rows(user: User, patient_id: int | None = None, today: date | None = None):
+    """One row per learner-assignment on the caseload (or one patient), in two queries."""
+    today = today or clock.today()
+    ids = access.caseload(user).with_only_columns(Patient.id)
+    if patient_id is not None:
+        ids = ids.where(Patient.id == patient_id)
+    learners = learners_subquery(ids)
+    rows = db.session.execute(
+        select(
+            Patient.display_name,
+            User.display_name,
+            learners.c.relationship,
+            Assignment.module_slug,
+            Assignment.assigned_at,
+            Assignment.due_on,
+            ModuleProgress.completed_at,
+            ModuleProgress.best_score,
+            ModuleProgress.id,
+        )
+        .select_from(Assignment)
+        .join(Patient, Patient.id == Assignment.patient_id)
+        .join(User, User.id == Assignment.learner_id)
+        .join(
+            learners,
+            and_(
+                learners.c.patient_id == Assignment.patient_id,
+                learners.c.user_id == Assignment.learner_id,
+            ),
+            isouter=True,
+        )
+        .outerjoin(
+            ModuleProgress,
+            and_(
+                ModuleProgress.user_id == Assignment.learner_id,
+                ModuleProgress.module_slug == Assignment.module_slug,
+            ),
+        )
+        .where(Assignment.patient_id.in_(ids), Assignment.cancelled_at.is_(None))
+        .order_by(Patient.display_name, User.display_name, Assignment.due_on, Assignment.id)
+    ).all()
+    library = get_library()
+    out = []
+    for patient, learner, relationship, slug, assigned, due, completed_at, best, progress in rows:
+        module = library.module(slug)
+        if completed_at:
+            state = "completed"
+        elif due and due < today:
+            state = "overdue"
+        elif progress:
+            state = "in progress"
+        else:
+            state = "not started"
+        out.append(
+            (
+                patient,
+                learner,
+                (relationship or "").replace("_", " "),
+                module.title if module else slug,
+                clock.aware(assigned).date().isoformat(),
+                due.isoformat() if due else "",
+                state,
+                clock.aware(completed_at).date().isoformat() if completed_at else "",
+                f"{round(best * 100)}%" if best is not None else "",
+            )
+        )
+    return out
+
+
+def program_report():
+    """Admins: completion by module and by clinician, and median days to completion."""
+    done = ModuleProgress.completed_at.is_not(None)
+    rows = db.session.execute(
+        select(
+            Assignment.module_slug,
+            Assignment.assigned_by_id,
+            Assignment.assigned_at,
+            ModuleProgress.completed_at,
+        )
+        .outerjoin(
+            ModuleProgress,
+            and_(
+                ModuleProgress.user_id == Assignment.learner_id,
+                ModuleProgress.module_slug == Assignment.module_slug,
+                done,
+            ),
+        )
+        .where(Assignment.cancelled_at.is_(None))
+    ).all()
+    names = dict(
+        db.session.execute(
+            select(User.id, User.display_name).where(User.role.in_([Role.CLINICIAN, Role.ADMIN]))
+        ).all()
+    )
+    by_module: dict[str, list] = defaultdict(lambda: [0, 0, []])
+    by_clinician: dict[str, list] = defaultdict(lambda: [0, 0, []])
+    for slug, by, assigned, completed in rows:
+        for bucket in (by_module[slug], by_clinician[names.get(by, "—")]):
+            bucket[0] += 1
+            if completed:
+                bucket[1] += 1
+                days = (clock.aware(completed) - clock.aware(assigned)).total_seconds() / 86400
+                bucket[2].append(max(days, 0.0))
+    library = get_library()
+
+    def summarize(items, label):
+        result = []
+        for key, (assigned, completed, days) in sorted(items.items(), key=lambda kv: kv[0]):
+            result.append(
+                {
+                    "label": label(key),
+                    "assigned": assigned,
+                    "completed": completed,
+                    "rate": completed / assigned if assigned else 0.0,
+                    "median_days": statistics.median(days) if days else None,
+                }
+            )
+        return result
+
+    def module_label(slug: str) -> str:
+        module = library.module(slug)
+        return module.title if module else slug
+
+    return summarize(by_module, module_label), summarize(by_clinician, str)

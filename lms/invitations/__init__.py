@@ -1,0 +1,1 @@
+"""Invitations to join: creating, emailing and accepting them."""

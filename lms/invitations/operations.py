@@ -1,0 +1,222 @@
+"""Invitations: single-use, expiring links for family members and patients, and accepting them."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from lms import audit, clock, submissions
+from lms.accounts import services as auth_services
+from lms.consent.queries import has_consent_in_force
+from lms.extensions import db
+from lms.models import (
+    FamilyLink,
+    Invitation,
+    LinkState,
+    Patient,
+    Role,
+    User,
+    normalize_email,
+)
+from lms.problems import InvitationProblem, Problem
+
+INVITATION_DAYS = 7
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewInvitation:
+    invitation: Invitation
+    # Shown once; only its hash is stored. None when an identical submit created the
+    # invitation: its link went to that submit's page (and by email).
+    token: str | None
+
+
+def invite(
+    clinician: User, patient: Patient, link: FamilyLink, *, submit_token: str | None = None
+) -> NewInvitation:
+    """A single-use link for this family member's email, valid for 7 days, emailed too. The
+    same form sent twice at once makes one invitation and one email."""
+    if link.patient_id != patient.id:
+        raise Problem(_l("That family member is not linked to this patient."))
+    if link.state == LinkState.ACTIVE:
+        raise Problem(_l("This person has already joined."))
+    if not patient.is_active:
+        raise Problem(_l("This patient has been discharged; nobody new can be invited."))
+    if not has_consent_in_force(link):
+        raise Problem(
+            _l("Record the patient's consent for this person first. Nobody is invited without it.")
+        )
+    once = submissions.claim(clinician, submit_token, "invite.family")
+    if once.earlier and (earlier := db.session.get(Invitation, once.result or 0)) is not None:
+        return NewInvitation(earlier, token=None)
+    now = clock.utcnow()
+    for old in db.session.scalars(
+        select(Invitation).where(
+            Invitation.family_link_id == link.id,
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+    ):
+        old.revoked_at = now  # only the newest link works
+    new = _new_invitation(clinician, patient, email=link.email, role=Role.FAMILY, link=link)
+    return _queue_and_send(new, once)
+
+
+def _queue_and_send(new: NewInvitation, once: submissions.Claim) -> NewInvitation:
+    from lms.mail import messages, outbox  # emailed too; the link shown once stays a fallback
+
+    outbox_id = messages.queue_invitation(new.invitation, new.token)
+    submissions.finish(once, new.invitation.id)
+    db.session.commit()
+    outbox.send_now(outbox_id)
+    return new
+
+
+def _new_invitation(
+    clinician: User, patient: Patient, *, email: str, role: str, link: FamilyLink | None
+) -> NewInvitation:
+    """Create the invitation row (token stored hashed) and its audit row; caller commits."""
+    now = clock.utcnow()
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        token_hash=_hash_token(token),
+        email=email,
+        role=role,
+        patient_id=patient.id,
+        family_link_id=link.id if link else None,
+        created_by_id=clinician.id,
+        created_at=now,
+        expires_at=now + timedelta(days=INVITATION_DAYS),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record(
+        "invite.sent",
+        actor=clinician,
+        subject=invitation,
+        patient_id=patient.id,
+        detail="patient login" if role == Role.PATIENT else "family member",
+    )
+    return NewInvitation(invitation, token)
+
+
+def find_invitation(token: str) -> Invitation:
+    """The invitation for this link, or a clear reason why it cannot be used."""
+    invitation = db.session.scalars(
+        select(Invitation).where(Invitation.token_hash == _hash_token(token or ""))
+    ).first()
+    if invitation is None or invitation.revoked_at is not None:
+        raise InvitationProblem(
+            _l(
+                "This invitation link is not valid. It may have been replaced by a newer one. "
+                "Please ask your care team for a new link."
+            )
+        )
+    if invitation.used_at is not None:
+        raise InvitationProblem(
+            _l(
+                "This invitation has already been used. If it was you, sign in with your email "
+                "and password. Otherwise, ask your care team for a new link."
+            )
+        )
+    if invitation.expires_at <= clock.utcnow():
+        raise InvitationProblem(
+            _l("This invitation has expired. Please ask your care team for a new link.")
+        )
+    return invitation
+
+
+def check_invitation_usable(invitation: Invitation) -> None:
+    """A family member's invitation works only while the patient is in the program and their
+    consent for this person is in force (it may have been withdrawn after the email went)."""
+    if invitation.role != Role.FAMILY:
+        return
+    link = (
+        db.session.get(FamilyLink, invitation.family_link_id) if invitation.family_link_id else None
+    )
+    patient = db.session.get(Patient, invitation.patient_id)
+    if link is None or patient is None or not patient.is_active or not has_consent_in_force(link):
+        raise InvitationProblem(
+            _l(
+                "This invitation can't be used right now. Please contact the care team that "
+                "invited you."
+            )
+        )
+
+
+def accept_invitation(
+    token: str, *, email: str, display_name: str, password: str | None, existing: User | None
+) -> User:
+    """Create (or link) the family member's account and use up the invitation."""
+    invitation = find_invitation(token)
+    check_invitation_usable(invitation)
+    if normalize_email(email) != invitation.email:
+        raise InvitationProblem(
+            _l(
+                "This invitation was sent to a different email address. Use the address the "
+                "invitation was sent to, or ask your care team to send one to this address."
+            )
+        )
+    if existing is None:
+        user = auth_services.create_user(
+            email=invitation.email,
+            display_name=display_name,
+            role=invitation.role,
+            password=password,
+        )
+    else:
+        if existing.role != invitation.role:
+            raise InvitationProblem(
+                _l("This invitation is for a different kind of account. Please ask your care team.")
+            )
+        user = existing
+    invitation.used_at = clock.utcnow()
+    invitation.used_by_id = user.id
+    if invitation.role == Role.PATIENT:
+        patient = db.session.get(Patient, invitation.patient_id)
+        if patient is not None and patient.user_id is None:
+            patient.user_id = user.id
+    link = (
+        db.session.get(FamilyLink, invitation.family_link_id) if invitation.family_link_id else None
+    )
+    if link is not None:
+        link.user_id = user.id
+        link.state = LinkState.ACTIVE
+    audit.record(
+        "invite.accepted", actor=user, subject=invitation, patient_id=invitation.patient_id
+    )
+    db.session.commit()
+    return user
+
+
+def create_patient_login(
+    clinician: User, patient: Patient, email: str, *, submit_token: str | None = None
+) -> NewInvitation:
+    """Invite the patient to their own login (role patient). The same form sent twice at
+    once makes one invitation and one email."""
+    once = submissions.claim(clinician, submit_token, "invite.patient")
+    if once.earlier and (earlier := db.session.get(Invitation, once.result or 0)) is not None:
+        return NewInvitation(earlier, token=None)
+    now = clock.utcnow()
+    for old in db.session.scalars(
+        select(Invitation).where(
+            Invitation.patient_id == patient.id,
+            Invitation.role == Role.PATIENT,
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+    ):
+        old.revoked_at = now  # only the newest link works
+    new = _new_invitation(
+        clinician, patient, email=normalize_email(email), role=Role.PATIENT, link=None
+    )
+    return _queue_and_send(new, once)

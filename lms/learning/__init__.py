@@ -1,0 +1,1 @@
+"""Learning: reading progress and knowledge checks."""

@@ -1,0 +1,1 @@
+"""Patients: enrolment, family links, care teams, discharge, emergency access."""

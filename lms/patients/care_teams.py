@@ -1,0 +1,146 @@
+"""Care teams: who has a patient on their caseload, and moving a caseload."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from lms import audit
+from lms.extensions import db
+from lms.models import (
+    CareTeamMember,
+    Patient,
+    PatientStatus,
+    Role,
+    User,
+)
+from lms.problems import Problem
+
+
+def patients_with_care_teams(status: str) -> list[Patient]:
+    query = select(Patient).options(
+        selectinload(Patient.care_team).selectinload(CareTeamMember.clinician)
+    )
+    if status in (PatientStatus.ACTIVE, PatientStatus.DISCHARGED):
+        query = query.where(Patient.status == status)
+    return list(db.session.scalars(query.order_by(func.lower(Patient.display_name), Patient.id)))
+
+
+def _active_clinician(clinician_id: int | None) -> User:
+    user = db.session.get(User, clinician_id) if clinician_id else None
+    if user is None or user.role != Role.CLINICIAN or not user.active:
+        raise Problem(_("Choose an active clinician."))
+    return user
+
+
+def _lock_patient(patient: Patient) -> None:
+    """Serialize care-team changes to one patient (PostgreSQL; SQLite has one writer)."""
+    db.session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
+
+
+def _team_ids(patient_id: int) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(CareTeamMember.clinician_id).where(CareTeamMember.patient_id == patient_id)
+        )
+    )
+
+
+def add_to_care_team(actor: User, patient: Patient, clinician_id: int | None) -> bool:
+    """Add an active clinician. Returns False if they were already on the team."""
+    clinician = _active_clinician(clinician_id)
+    _lock_patient(patient)
+    if clinician.id in _team_ids(patient.id):
+        return False
+    db.session.add(CareTeamMember(patient_id=patient.id, clinician_id=clinician.id))
+    audit.record(
+        "care_team.added",
+        actor=actor,
+        subject=patient,
+        patient_id=patient.id,
+        detail=f"clinician={clinician.id}",
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # added by someone else at the same moment
+        return False
+    return True
+
+
+def remove_from_care_team(actor: User, patient: Patient, clinician_id: int | None) -> None:
+    """Take a clinician (active or not) off a care team; never the last one of an active
+    patient, who would then have nobody."""
+    _lock_patient(patient)
+    member = db.session.scalars(
+        select(CareTeamMember).where(
+            CareTeamMember.patient_id == patient.id, CareTeamMember.clinician_id == clinician_id
+        )
+    ).first()
+    if member is None:
+        raise Problem(_("That clinician is not on this patient's care team."))
+    if patient.is_active and len(_team_ids(patient.id)) <= 1:
+        raise Problem(
+            _(
+                "%(name)s is the only clinician on this active patient's care team. "
+                "Add another clinician first.",
+                name=member.clinician.display_name,
+            )
+        )
+    db.session.delete(member)
+    audit.record(
+        "care_team.removed",
+        actor=actor,
+        subject=patient,
+        patient_id=patient.id,
+        detail=f"clinician={member.clinician_id}",
+    )
+    db.session.commit()
+
+
+def move_caseload(actor: User, from_id: int | None, to_id: int | None) -> int:
+    """Every patient of clinician A goes to clinician B: B is added where missing, A is
+    removed. Returns how many patients moved. All or nothing."""
+    source = db.session.get(User, from_id) if from_id else None
+    if source is None or source.role != Role.CLINICIAN:
+        raise Problem(_("Choose the clinician whose patients should move."))
+    target = _active_clinician(to_id)
+    if source.id == target.id:
+        raise Problem(_("Choose two different clinicians."))
+    members = list(
+        db.session.scalars(
+            select(CareTeamMember)
+            .where(CareTeamMember.clinician_id == source.id)
+            .order_by(CareTeamMember.patient_id)
+            .with_for_update()
+        )
+    )
+    for member in members:
+        patient_id = member.patient_id
+        if target.id not in _team_ids(patient_id):
+            db.session.add(CareTeamMember(patient_id=patient_id, clinician_id=target.id))
+            audit.record(
+                "care_team.added",
+                actor=actor,
+                subject=member.patient,
+                patient_id=patient_id,
+                detail=f"clinician={target.id}",
+            )
+        db.session.delete(member)
+        audit.record(
+            "care_team.removed",
+            actor=actor,
+            subject=member.patient,
+            patient_id=patient_id,
+            detail=f"clinician={source.id}",
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Problem(
+            _("Another change to these care teams happened at the same moment. Try again.")
+        ) from None
+    return len(members)
