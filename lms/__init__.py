@@ -196,6 +196,11 @@ def _register_hooks(app: Flask) -> None:
     from lms import notices
 
     app.jinja_env.globals["notices"] = notices
+    # Templates only display a status; its words and weight come from the one rule.
+    from lms.assignments import status as assignment_status
+
+    app.jinja_env.globals["status_label"] = assignment_status.label
+    app.jinja_env.globals["status_tone"] = assignment_status.TONES.get
 
     @app.context_processor
     def inject():

@@ -91,6 +91,7 @@ def ensure_consent(
             link,
             expires_on=clock.today() + timedelta(days=days),
             expiry_event="when I finish the program",
+            ends_at_discharge=True,
             signed_by="patient",
             representative_name=None,
             representative_capacity=None,

@@ -14,10 +14,14 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, case, func, literal, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, literal, select, union_all
 from sqlalchemy.orm import selectinload
 
 from lms import access, clock
+from lms.assignments import queries as assignment_q
+from lms.assignments import status as status_rules
+from lms.assignments.status import AssignmentStatus
+from lms.consent.queries import Standing, in_force_clause, standing
 from lms.content import get_library
 from lms.extensions import db
 from lms.models import (
@@ -34,6 +38,8 @@ from lms.models import (
 )
 
 EXPIRY_WARNING_DAYS = 14
+#: A withdrawn consent is shown as a notice on the dashboard for this many days.
+NOTICE_DAYS = 14
 
 
 def learners_subquery(patient_ids: Select):
@@ -55,16 +61,42 @@ def learners_subquery(patient_ids: Select):
     return union_all(family, own).subquery("learners")
 
 
+def followable_learners_subquery(patient_ids: Select, today: date):
+    """The learners a clinician may follow up with: the patient, and family members whose
+    consent is in force. Needs-help flags, activity and averages count only these."""
+    family = select(
+        FamilyLink.patient_id.label("patient_id"),
+        FamilyLink.user_id.label("user_id"),
+    ).where(
+        FamilyLink.user_id.is_not(None),
+        FamilyLink.state == LinkState.ACTIVE,
+        FamilyLink.patient_id.in_(patient_ids),
+        exists().where(Consent.family_link_id == FamilyLink.id, in_force_clause(today)),
+    )
+    own = select(Patient.id.label("patient_id"), Patient.user_id.label("user_id")).where(
+        Patient.user_id.is_not(None), Patient.id.in_(patient_ids)
+    )
+    return union_all(family, own).subquery("followable")
+
+
+@dataclass
+class Member:
+    link: FamilyLink
+    standing: Standing
+
+
 @dataclass
 class FamilyRow:
     patient: Patient
-    members: list[FamilyLink]
+    members: list[Member]
     assigned: int = 0
     completed: int = 0
     overdue: int = 0
+    suspended: int = 0
     last_activity: datetime | None = None
     quiz_average: float | None = None
     flags: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
     @property
     def needs_help(self) -> bool:
@@ -72,7 +104,13 @@ class FamilyRow:
 
 
 def caseload_rows(user: User, *, status: str = "active", today: date | None = None):
-    """One row per patient/family on this user's caseload, with needs-help flags."""
+    """One row per patient/family on this user's caseload, with needs-help flags.
+
+    Statuses come from ``lms.assignments.status`` and consent standing from
+    ``lms.consent.queries``: a family member without a consent in force is shown as such,
+    their suspended readings are neither overdue nor open, and nothing they did raises a
+    flag — the clinician is never prompted to follow up with someone no longer authorised.
+    """
     today = today or clock.today()
     inactive_days = current_app.config.get("NEEDS_HELP_INACTIVE_DAYS", 7)
     base = access.caseload(user)
@@ -84,47 +122,36 @@ def caseload_rows(user: User, *, status: str = "active", today: date | None = No
     patients = db.session.scalars(
         base.options(selectinload(Patient.family_links)).order_by(Patient.display_name)
     ).all()
+    if not patients:
+        return []
+    consents: dict[int, Consent] = {}
+    for consent in db.session.scalars(
+        select(Consent).where(Consent.patient_id.in_(ids)).order_by(Consent.id.desc())
+    ):
+        consents.setdefault(consent.family_link_id, consent)
     rows = {
         p.id: FamilyRow(
-            patient=p, members=[m for m in p.family_links if m.state != LinkState.REMOVED]
+            patient=p,
+            members=[
+                Member(m, standing(consents.get(m.id), today))
+                for m in p.family_links
+                if m.state != LinkState.REMOVED
+            ],
         )
         for p in patients
     }
-    if not rows:
-        return []
 
-    completed = ModuleProgress.completed_at.is_not(None)
-    counts = db.session.execute(
-        select(
-            Assignment.patient_id,
-            func.count(Assignment.id),
-            func.count(ModuleProgress.completed_at),
-            func.sum(
-                case(
-                    (and_(Assignment.due_on < today, ModuleProgress.completed_at.is_(None)), 1),
-                    else_=0,
-                )
-            ),
-            func.min(case((ModuleProgress.completed_at.is_(None), Assignment.assigned_at))),
-        )
-        .outerjoin(
-            ModuleProgress,
-            and_(
-                ModuleProgress.user_id == Assignment.learner_id,
-                ModuleProgress.module_slug == Assignment.module_slug,
-                completed,
-            ),
-        )
-        .where(Assignment.cancelled_at.is_(None), Assignment.patient_id.in_(ids))
-        .group_by(Assignment.patient_id)
-    ).all()
     oldest_open: dict[int, datetime | None] = {}
-    for patient_id, assigned, done, overdue, oldest in counts:
+    for patient_id, counts in assignment_q.counts_by_patient(ids, today).items():
         row = rows[patient_id]
-        row.assigned, row.completed, row.overdue = assigned, done, int(overdue or 0)
-        oldest_open[patient_id] = clock.aware(oldest) if oldest else None
+        row.assigned = sum(counts[s].count for s in status_rules.COUNTED)
+        row.completed = sum(counts[s].count for s in status_rules.DONE)
+        row.overdue = counts[AssignmentStatus.OVERDUE].count
+        row.suspended = sum(counts[s].count for s in status_rules.SUSPENDED)
+        oldest = [counts[s].oldest for s in status_rules.OPEN if counts[s].oldest]
+        oldest_open[patient_id] = clock.aware(min(oldest)) if oldest else None
 
-    learners = learners_subquery(ids_select)
+    learners = followable_learners_subquery(ids_select, today)
     activity = db.session.execute(
         select(learners.c.patient_id, func.max(ModuleProgress.last_activity_at))
         .join(ModuleProgress, ModuleProgress.user_id == learners.c.user_id)
@@ -154,18 +181,11 @@ def caseload_rows(user: User, *, status: str = "active", today: date | None = No
         )
     ).all()
 
-    expiring = db.session.execute(
-        select(Consent.patient_id, Consent.recipient_name, Consent.expires_on).where(
-            Consent.patient_id.in_(ids),
-            Consent.revoked_at.is_(None),
-            Consent.expires_on.is_not(None),
-            Consent.expires_on >= today,
-            Consent.expires_on <= today + timedelta(days=EXPIRY_WARNING_DAYS),
-        )
-    ).all()
-
     library = get_library()
+    now = clock.utcnow()
     for patient_id, slug, name in failed_twice:
+        if not rows[patient_id].patient.is_active:
+            continue
         module = library.module(slug)
         rows[patient_id].flags.append(
             _(
@@ -174,18 +194,39 @@ def caseload_rows(user: User, *, status: str = "active", today: date | None = No
                 title=module.title if module else slug,
             )
         )
-    now = clock.utcnow()
     for row in rows.values():
         if not row.patient.is_active:
             continue
         if row.overdue:
             row.flags.append(_("%(n)d overdue", n=row.overdue))
-        open_count = row.assigned - row.completed
+        open_count = row.assigned - row.completed - row.suspended
         since = row.last_activity or oldest_open.get(row.patient.id)
         if open_count and since and now - since > timedelta(days=inactive_days):
             row.flags.append(_("no activity for %(n)d days", n=(now - since).days))
-    for patient_id, recipient, expires in expiring:
-        rows[patient_id].flags.append(f"consent for {recipient} ends {expires.isoformat()}")
+        for member in row.members:
+            consent = consents.get(member.link.id)
+            if member.standing.in_force and consent.expires_on is not None:
+                if consent.expires_on <= today + timedelta(days=EXPIRY_WARNING_DAYS):
+                    row.flags.append(
+                        _(
+                            "consent for %(name)s ends %(d)s",
+                            name=member.link.display_name,
+                            d=consent.expires_on.isoformat(),
+                        )
+                    )
+            elif (
+                member.standing.state == "withdrawn"
+                and member.standing.since
+                and (today - member.standing.since) <= timedelta(days=NOTICE_DAYS)
+            ):
+                row.notices.append(
+                    _(
+                        "%(name)s: consent withdrawn %(d)s — they no longer see anything "
+                        "about the patient",
+                        name=member.link.display_name,
+                        d=member.standing.since.isoformat(),
+                    )
+                )
     return list(rows.values())
 
 
@@ -206,12 +247,9 @@ def filter_and_sort(rows: list[FamilyRow], *, show: str, sort: str) -> list[Fami
 
 
 def learner_detail(patient: Patient, learner_id: int):
-    """Every assignment, progress row and attempt (with answers) of one learner."""
-    assignments = db.session.scalars(
-        select(Assignment)
-        .where(Assignment.patient_id == patient.id, Assignment.learner_id == learner_id)
-        .order_by(Assignment.due_on, Assignment.id)
-    ).all()
+    """Every assignment (with its status), progress row and attempt (with answers) of one
+    learner."""
+    assignments = assignment_q.for_learner(patient.id, learner_id)
     progress = {
         p.module_slug: p
         for p in db.session.scalars(
@@ -341,20 +379,19 @@ def report_rows(user: User, patient_id: int | None = None, today: date | None = 
     if patient_id is not None:
         ids = ids.where(Patient.id == patient_id)
     learners = learners_subquery(ids)
+    query, expression, progress = assignment_q.status_select(today)
     rows = db.session.execute(
-        select(
+        query.with_only_columns(
             Patient.display_name,
             User.display_name,
             learners.c.relationship,
             Assignment.module_slug,
             Assignment.assigned_at,
             Assignment.due_on,
-            ModuleProgress.completed_at,
-            ModuleProgress.best_score,
-            ModuleProgress.id,
+            expression,
+            progress.completed_at,
+            progress.best_score,
         )
-        .select_from(Assignment)
-        .join(Patient, Patient.id == Assignment.patient_id)
         .join(User, User.id == Assignment.learner_id)
         .join(
             learners,
@@ -364,28 +401,13 @@ def report_rows(user: User, patient_id: int | None = None, today: date | None = 
             ),
             isouter=True,
         )
-        .outerjoin(
-            ModuleProgress,
-            and_(
-                ModuleProgress.user_id == Assignment.learner_id,
-                ModuleProgress.module_slug == Assignment.module_slug,
-            ),
-        )
         .where(Assignment.patient_id.in_(ids), Assignment.cancelled_at.is_(None))
         .order_by(Patient.display_name, User.display_name, Assignment.due_on, Assignment.id)
     ).all()
     library = get_library()
     out = []
-    for patient, learner, relationship, slug, assigned, due, completed_at, best, progress in rows:
+    for patient, learner, relationship, slug, assigned, due, status, completed_at, best in rows:
         module = library.module(slug)
-        if completed_at:
-            state = "completed"
-        elif due and due < today:
-            state = "overdue"
-        elif progress:
-            state = "in progress"
-        else:
-            state = "not started"
         out.append(
             (
                 patient,
@@ -394,7 +416,7 @@ def report_rows(user: User, patient_id: int | None = None, today: date | None = 
                 module.title if module else slug,
                 clock.aware(assigned).date().isoformat(),
                 due.isoformat() if due else "",
-                state,
+                status_rules.label(status),
                 clock.aware(completed_at).date().isoformat() if completed_at else "",
                 f"{round(best * 100)}%" if best is not None else "",
             )

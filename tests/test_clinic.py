@@ -207,7 +207,7 @@ def test_record_consent_and_print_it(app, client, clinician, patient):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"expires_on": "", "expiry_event": ""}, "expiry date or an event"),
+        ({"expires_on": "", "expiry_event": ""}, "Say when the consent ends"),
         ({"expires_on": "2000-01-01"}, "in the past"),
         ({"signed_by": "representative"}, "name and capacity"),
     ],

@@ -33,8 +33,12 @@ def record_consent(
     same form sent twice at once records once (a second copy would replace the first)."""
     if link.patient_id != patient.id:
         raise Problem(_l("That family member is not linked to this patient."))
-    if not fields.get("expires_on") and not (fields.get("expiry_event") or "").strip():
-        raise Problem(_l("Give an expiry date or an event that ends the consent."))
+    if (
+        not fields.get("expires_on")
+        and not (fields.get("expiry_event") or "").strip()
+        and not fields.get("ends_at_discharge")
+    ):
+        raise Problem(_l("Say when the consent ends: at discharge, on a date, or at an event."))
     if fields.get("expires_on") and fields["expires_on"] < clock.today():
         raise Problem(_l("The expiry date is in the past."))
     if fields.get("signed_on") and fields["signed_on"] > clock.today():
@@ -149,3 +153,38 @@ def log_expired_consents(patient_id: int | None = None, today: date | None = Non
         count += 1
     db.session.commit()
     return count
+
+
+def end_at_discharge(actor: User, patient_id: int) -> int:
+    """Discharge ends every consent in force for this patient whose term is "until I leave the
+    program" (recorded as ended at discharge, one audit row each). Returns how many ended."""
+    now = clock.utcnow()
+    ending = db.session.scalars(
+        select(Consent.id).where(
+            Consent.patient_id == patient_id,
+            Consent.ends_at_discharge.is_(True),
+            Consent.revoked_at.is_(None),
+            Consent.superseded_at.is_(None),
+            Consent.ended_at.is_(None),
+        )
+    ).all()
+    ended = 0
+    for consent_id in ending:
+        result = db.session.execute(
+            update(Consent)
+            .where(Consent.id == consent_id, Consent.ended_at.is_(None))
+            .values(ended_at=now, end_reason="discharge")
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            continue
+        ended += 1
+        audit.record(
+            "consent.ended",
+            actor=actor,
+            subject_type="consent",
+            subject_id=consent_id,
+            patient_id=patient_id,
+            detail="ended at discharge",
+        )
+    return ended

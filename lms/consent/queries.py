@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 
 from lms import clock
@@ -20,6 +22,7 @@ def in_force_clause(today: date):
     return and_(
         Consent.revoked_at.is_(None),
         Consent.superseded_at.is_(None),
+        Consent.ended_at.is_(None),
         or_(Consent.expires_on.is_(None), Consent.expires_on >= today),
     )
 
@@ -48,3 +51,51 @@ def current_consents(patient_id: int) -> dict[int, Consent]:
     ):
         current.setdefault(consent.family_link_id, consent)
     return current
+
+
+_STANDING_LABELS = {
+    "in_force": _l("Consent in force"),
+    "withdrawn": _l("Consent withdrawn %(d)s"),
+    "expired": _l("Consent expired %(d)s"),
+    "ended": _l("Consent ended at discharge %(d)s"),
+    "replaced": _l("Consent replaced"),
+    "none": _l("No consent"),
+}
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a family member stands with the patient's consent, and since when."""
+
+    state: str  # in_force | withdrawn | expired | ended | replaced | none
+    since: date | None = None
+
+    @property
+    def in_force(self) -> bool:
+        return self.state == "in_force"
+
+    @property
+    def label(self) -> str:
+        text = _STANDING_LABELS[self.state]
+        return (
+            str(text % {"d": self.since.isoformat()})
+            if self.since
+            else str(text).replace(" %(d)s", "")
+        )
+
+
+def standing(consent: Consent | None, today: date | None = None) -> Standing:
+    """The standing that ``consent`` (a family member's current one, from
+    ``current_consents``) gives them today."""
+    if consent is None:
+        return Standing("none")
+    state = consent.state(today or clock.today())
+    if state == "active":
+        return Standing("in_force")
+    if state == "withdrawn":
+        return Standing("withdrawn", clock.aware(consent.revoked_at).date())
+    if state == "expired":
+        return Standing("expired", consent.expires_on)
+    if state == "ended":
+        return Standing("ended", clock.aware(consent.ended_at).date())
+    return Standing(state)

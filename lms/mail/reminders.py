@@ -7,7 +7,8 @@ them; 0 = no cap). Each (assignment, stage) is recorded in the outbox once, unde
 however many hosts run the command at the same time.
 
 Nobody is reminded of an assignment that was cancelled, that they completed, that they may no
-longer see (consent withdrawn or expired, patient discharged: ``access.visible_assignments``),
+longer see (suspended: consent withdrawn, expired or ended, patient discharged — the status
+rule of ``lms.assignments.status``),
 or when their account is inactive or has reminders turned off.
 """
 
@@ -18,12 +19,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import select
 
-from lms import access, clock
+from lms import clock
+from lms.assignments import queries as assignment_q
+from lms.assignments import status as status_rules
 from lms.extensions import db
 from lms.mail import messages, outbox
-from lms.models import Assignment, ModuleProgress, User
+from lms.models import Assignment, User
 
 SKIP_REASONS = {
     "already_sent": "already reminded",
@@ -86,8 +88,9 @@ def queue_reminders(today: date | None = None) -> ReminderRun:
     today = today or clock.today()
     run = ReminderRun()
     horizon = today + timedelta(days=current_app.config["REMINDER_DUE_SOON_DAYS"])
+    query, expression, _progress = assignment_q.status_select(today)
     rows = db.session.execute(
-        select(Assignment.id, Assignment.learner_id)
+        query.with_only_columns(Assignment.id, Assignment.learner_id, expression)
         .where(
             Assignment.cancelled_at.is_(None),
             Assignment.due_on.is_not(None),
@@ -96,9 +99,15 @@ def queue_reminders(today: date | None = None) -> ReminderRun:
         .order_by(Assignment.learner_id, Assignment.id)
     ).all()
     by_learner: dict[int, list[int]] = defaultdict(list)
-    for assignment_id, learner_id in rows:
-        by_learner[learner_id].append(assignment_id)
-    db.session.commit()
+    for assignment_id, learner_id, status in rows:
+        # The one status rule decides: done, or suspended by consent or discharge, is no
+        # reason to write to anyone.
+        if status in status_rules.DONE:
+            run.skipped["completed"] += 1
+        elif status in status_rules.SUSPENDED:
+            run.skipped["no_access"] += 1
+        else:
+            by_learner[learner_id].append(assignment_id)
 
     for learner_id, assignment_ids in by_learner.items():
         user = db.session.get(User, learner_id)
@@ -108,22 +117,8 @@ def queue_reminders(today: date | None = None) -> ReminderRun:
         if not user.reminders_enabled:
             run.skipped["reminders_off"] += len(assignment_ids)
             continue
-        visible = {a.id: a for a in db.session.scalars(access.visible_assignments(user, today))}
-        completed = set(
-            db.session.scalars(
-                select(ModuleProgress.module_slug).where(
-                    ModuleProgress.user_id == user.id, ModuleProgress.completed_at.is_not(None)
-                )
-            )
-        )
         for assignment_id in assignment_ids:
-            assignment = visible.get(assignment_id)
-            if assignment is None:
-                run.skipped["no_access"] += 1
-                continue
-            if assignment.module_slug in completed:
-                run.skipped["completed"] += 1
-                continue
+            assignment = db.session.get(Assignment, assignment_id)
             stage = stage_for(assignment.due_on, today)
             if stage is None:
                 run.skipped["no_more"] += 1
@@ -136,7 +131,6 @@ def queue_reminders(today: date | None = None) -> ReminderRun:
             else:
                 run.queued += 1
             db.session.commit()
-        db.session.commit()
     return run
 
 

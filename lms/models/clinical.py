@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms import clock
@@ -154,6 +154,10 @@ class Consent(db.Model):
     superseded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("consent.id", ondelete="SET NULL")
     )
+    # "Until I leave the program": discharge ends it (``ended_at``, ``end_reason="discharge"``).
+    ends_at_discharge: Mapped[bool] = mapped_column(default=False, server_default=false())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(20))
 
     family_link: Mapped[FamilyLink] = relationship(back_populates="consents")
     patient: Mapped[Patient] = relationship(foreign_keys=[patient_id], viewonly=True)
@@ -170,6 +174,8 @@ class Consent(db.Model):
             return "withdrawn"
         if self.superseded_at is not None:
             return "replaced"
+        if self.ended_at is not None:
+            return "ended"
         if self.expires_on is not None and self.expires_on < today:
             return "expired"
         return "active"

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import select, update
 
 from lms import audit, submissions
+from lms.consent import operations as consent_ops
 from lms.extensions import db
 from lms.models import (
     CareTeamMember,
@@ -95,8 +96,11 @@ def lock_patient(patient: Patient) -> None:
 
 
 def discharge(clinician: User, patient: Patient, on: date) -> bool:
-    """Family access to anything about the patient ends; every record is kept. Returns False
-    if the patient was already discharged: a double click discharges and audits once."""
+    """Family access to anything about the patient ends; consents that last "until the
+    program ends" end with it (``consent.operations.end_at_discharge``); every assignment not
+    done is suspended and nobody is reminded (``assignments.status``); every record is kept.
+    Returns False if the patient was already discharged: a double click discharges and
+    audits once."""
     discharged = db.session.execute(
         update(Patient)
         .where(Patient.id == patient.id, Patient.status == PatientStatus.ACTIVE)
@@ -106,5 +110,6 @@ def discharge(clinician: User, patient: Patient, on: date) -> bool:
         db.session.rollback()
         return False
     audit.record("patient.discharged", actor=clinician, subject=patient, patient_id=patient.id)
+    consent_ops.end_at_discharge(clinician, patient.id)
     db.session.commit()
     return True

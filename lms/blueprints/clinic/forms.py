@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     EmailField,
     IntegerField,
     RadioField,
@@ -68,11 +69,16 @@ class ConsentForm(OnceForm):
     revocation_terms = TextAreaField(
         _l("How the patient may withdraw it"), validators=[DataRequired(), Length(max=2000)]
     )
-    expires_on = DateField(_l("Expires on"), validators=[Optional()])
+    ends_at_discharge = BooleanField(
+        _l("Ends when the patient leaves the program (discharge)"),
+        default=True,
+        description=_l("Leave ticked unless the patient chose otherwise."),
+    )
+    expires_on = DateField(_l("Or ends on (a date)"), validators=[Optional()])
     expiry_event = StringField(
-        _l("Or: ends when (an event)"),
+        _l("Or: ends when (another event)"),
         validators=[Optional(), Length(max=200)],
-        description=_l("For example: “when I finish the program”. Give a date, an event, or both."),
+        description=_l("For example: “when my court case closes”. Whichever comes first ends it."),
     )
     signed_by = RadioField(
         _l("Signed by"),

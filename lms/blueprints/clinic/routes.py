@@ -18,11 +18,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from lms import access, audit, clock, inputs, insight, notices
 from lms.assignments import operations as assignment_ops
+from lms.assignments import queries as assignment_q
 from lms.blueprints.clinic.forms import (
     ActionForm,
     AssignForm,
@@ -50,7 +49,6 @@ from lms.models import (
     FamilyLink,
     Invitation,
     LinkState,
-    ModuleProgress,
     Patient,
     User,
 )
@@ -133,46 +131,14 @@ def enroll():
 
 def _patient_page_data(patient: Patient) -> dict:
     consent_ops.log_expired_consents(patient.id)
-    links = patient.family_links
-    assignments = db.session.scalars(
-        select(Assignment)
-        .where(Assignment.patient_id == patient.id)
-        .options(selectinload(Assignment.learner))
-        .order_by(Assignment.cancelled_at.is_not(None), Assignment.due_on, Assignment.id)
-    ).all()
-    learner_ids = {a.learner_id for a in assignments}
-    progress = (
-        {
-            (p.user_id, p.module_slug): p
-            for p in db.session.scalars(
-                select(ModuleProgress).where(ModuleProgress.user_id.in_(learner_ids))
-            )
-        }
-        if learner_ids
-        else {}
-    )
     today = clock.today()
-    consent_by_link = consent_q.current_consents(patient.id)
     attendance, attendance_rate = session_q.attendance_for(patient.id)
-    # Family members whose consent is not active: their open assignments are suspended.
-    suspended = {
-        link.user_id
-        for link in links
-        if link.user_id
-        and not (
-            consent_by_link.get(link.id) is not None
-            and consent_by_link[link.id].is_active(today)
-            and patient.is_active
-        )
-    }
     return {
-        "suspended": suspended,
         "attendance": attendance,
         "attendance_rate": attendance_rate,
-        "links": links,
-        "consent_by_link": consent_by_link,
-        "assignments": assignments,
-        "progress": progress,
+        "links": patient.family_links,
+        "consent_by_link": consent_q.current_consents(patient.id),
+        "assignments": assignment_q.for_patient(patient.id, today),
         "today": today,
         "library": get_library(),
     }
@@ -260,6 +226,7 @@ def new_consent(patient_id: str):
                 disclosure=form.disclosure.data.strip(),
                 purpose=form.purpose.data.strip(),
                 revocation_terms=form.revocation_terms.data.strip(),
+                ends_at_discharge=bool(form.ends_at_discharge.data),
                 expires_on=form.expires_on.data,
                 expiry_event=(form.expiry_event.data or "").strip() or None,
                 signed_by=form.signed_by.data,

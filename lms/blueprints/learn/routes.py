@@ -28,6 +28,8 @@ from sqlalchemy.orm import selectinload
 from wtforms import HiddenField
 
 from lms import access, clock
+from lms.assignments import status as assignment_rules
+from lms.assignments.queries import Row
 from lms.consent import operations as consent_ops
 from lms.consent import queries as consent_q
 from lms.content import get_library
@@ -90,10 +92,12 @@ def index():
     for a in assignments:
         module = library.module(a.module_slug, _lang())
         row = progress.get(a.module_slug)
-        done = row is not None and row.completed_at is not None
-        overdue = not done and a.due_on is not None and a.due_on < today
-        assigned.append((a, module, row, done, overdue))
-    done_count = sum(1 for item in assigned if item[3])
+        # Listed here only while the learner may see it (access.visible_assignments), so a
+        # family member's consent is in force for each.
+        facts = assignment_rules.facts_for(a, row, a.patient, consent_in_force=True)
+        status = assignment_rules.status_of(facts, module.version if module else None, today)
+        assigned.append((module, Row(a, row, status)))
+    done_count = sum(1 for _module, item in assigned if item.is_done)
     assigned_slugs = {a.module_slug for a in assignments}
     in_progress = []
     for slug, row in sorted(
