@@ -241,7 +241,9 @@ def new_consent(patient_id: str):
         else:
             flash(_("Consent recorded."))
             return redirect(url_for("clinic.patient", patient_id=patient.id))
-    return render_template("clinic/consent_form.html", patient=patient, form=form)
+    html = render_template("clinic/consent_form.html", patient=patient, form=form)
+    _audit_after_render("consent.form_view", subject=patient, patient_id=patient.id)
+    return html
 
 
 def _consent_of(patient: Patient, consent_id: str) -> Consent:
@@ -296,9 +298,11 @@ def invite(patient_id: str):
             form.family_link.errors = [str(exc)]
         else:
             return _show_invitation(patient, new)
-    return render_template(
+    html = render_template(
         "clinic/invite.html", patient=patient, form=form, no_consent=no_consent, waiting=waiting
     )
+    _audit_after_render("invite.form_view", subject=patient, patient_id=patient.id)
+    return html
 
 
 # A new invitation's link is shown once, on the page the form leads to: it waits in the
@@ -421,7 +425,9 @@ def assign(patient_id: str):
             else:
                 flash(_("%(n)d assignments created.", n=created))
                 return redirect(url_for("clinic.patient", patient_id=patient.id))
-    return render_template("clinic/assign.html", patient=patient, form=form)
+    html = render_template("clinic/assign.html", patient=patient, form=form)
+    _audit_after_render("assignment.form_view", subject=patient, patient_id=patient.id)
+    return html
 
 
 @bp.route("/assignments/<assignment_id>/cancel", methods=["POST"])
@@ -551,13 +557,15 @@ def new_session():
             )
             flash(_("Session saved."))
             return redirect(url_for("clinic.session_detail", session_id=session_row.id))
-    return render_template(
+    html = render_template(
         "clinic/session_form.html",
         form=form,
         patients=patients,
         attendance=attendance,
         errors=errors,
     )
+    _audit_after_render("session.form_view", detail=f"{len(patients)} patients listed")
+    return html
 
 
 @bp.route("/sessions/<session_id>")
@@ -568,9 +576,11 @@ def session_detail(session_id: str):
     if row is None:
         abort(404)
     visible = {p.id: p for p in db.session.scalars(access.caseload(_me()))}
-    return render_template(
+    html = render_template(
         "clinic/session_detail.html", session=row, library=get_library(), patients=visible
     )
+    _audit_after_render("session.view", subject=row, detail=f"{len(row.attendance)} attendance")
+    return html
 
 
 def _csv_response(rows, name: str):

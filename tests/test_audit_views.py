@@ -1,0 +1,58 @@
+"""Every staff page that shows patient or family data writes an audit row (HIPAA
+164.312(b)), including the forms that list a patient's family, the session pages that list
+patients, and each view's own action name, so the log says what was seen."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from lms import clock
+from lms.extensions import db
+from lms.group_sessions.operations import log_session
+from lms.models import AuditEvent, User
+from tests.helpers import app_context, login, make_family, make_patient, make_user
+
+
+@pytest.fixture
+def world(app):
+    clinician = make_user("clinician")
+    patient = make_patient(clinician, name="Morgan Example")
+    make_family(patient, make_user("family", name="Sky Parent"))
+    with app_context():
+        session_row = log_session(
+            db.session.get(User, clinician.id),
+            held_on=clock.today(),
+            title="Coping skills",
+            facilitator="Dr. Example",
+            module_slugs=["first-steps"],
+            attendance={patient.id: "present"},
+        )
+        session_id = session_row.id
+    return clinician, patient, session_id
+
+
+PAGES = [
+    ("/clinic/patients/{p}/consents/new", "consent.form_view", True),
+    ("/clinic/patients/{p}/invite", "invite.form_view", True),
+    ("/clinic/patients/{p}/assign", "assignment.form_view", True),
+    ("/clinic/sessions/new", "session.form_view", False),
+    ("/clinic/sessions/{s}", "session.view", False),
+    ("/clinic/patients/{p}", "patient.view", True),
+]
+
+
+@pytest.mark.parametrize(("path", "action", "about_patient"), PAGES)
+def test_staff_page_with_patient_data_is_audited(app, client, world, path, action, about_patient):
+    clinician, patient, session_id = world
+    login(client, clinician.email)
+    url = path.format(p=patient.id, s=session_id)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "Morgan Example" in response.get_data(as_text=True)  # the page shows patient data
+    with app_context():
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+    assert len(rows) == 1, f"{url} wrote no {action} audit row"
+    assert rows[0].actor_id == clinician.id
+    if about_patient:
+        assert rows[0].patient_id == patient.id
