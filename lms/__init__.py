@@ -172,6 +172,10 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
+    from lms import uow
+
+    # One commit per request, after the view (registered first: it runs last of all).
+    app.after_request(uow.commit_request)
     from lms.security import enforce_timeouts, require_https
 
     app.before_request(require_https)

@@ -92,7 +92,6 @@ def patient_for(user: User, patient_id: object) -> Patient:
         from lms import audit
 
         audit.record("patient.denied", actor=user, patient_id=pid, outcome="denied")
-        db.session.commit()
         abort(404)
     if user.role == Role.ADMIN:
         g.emergency_access = emergency_grant(user, patient.id)

@@ -11,6 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from lms import uow
 from lms.accounts import services
 from lms.accounts.passwords import password_problems
 from lms.extensions import db
@@ -60,7 +61,7 @@ def create_user_command(role: str, email: str, display_name: str, password_stdin
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     _check_password(password, email)
     services.create_user(email=email, display_name=display_name, role=role, password=password)
-    db.session.commit()
+    uow.commit()
     click.echo(f"Created {role} account {email}")
 
 
@@ -72,7 +73,7 @@ def deactivate_user_command(email: str) -> None:
     if user is None:
         raise click.ClickException(f"no account for {normalize_email(email)}")
     services.set_active(user, False)
-    db.session.commit()
+    uow.commit()
     click.echo(f"Deactivated {user.email}")
 
 
@@ -89,6 +90,7 @@ def reset_two_step_command(email: str) -> None:
         click.echo(f"{user.email} has no two-step sign-in; nothing changed")
         return
     mfa.disable(user, actor=None)
+    uow.commit()
     click.echo(f"Two-step sign-in of {user.email} was reset; they set it up at next sign-in")
 
 

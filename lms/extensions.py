@@ -33,7 +33,11 @@ class CSRFProtect(_CSRFProtect):
             self._error_response("The referrer does not match the host.")
 
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+# Objects stay loaded after a commit: a page rendered after its audit row is written does not
+# reload every row one query at a time (lms.uow commits once per request).
+db = SQLAlchemy(
+    metadata=MetaData(naming_convention=NAMING), session_options={"expire_on_commit": False}
+)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -149,6 +149,7 @@ def build_world(app) -> World:
             module_slugs=["first-steps"],
             attendance={patient.id: "present"},
         )
+        db.session.commit()  # operations leave the commit to the request or command
         users = {
             "family_active": fam["active"],
             "family_withdrawn": fam["withdrawn"],

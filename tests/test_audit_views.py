@@ -28,6 +28,7 @@ def world(app):
             module_slugs=["first-steps"],
             attendance={patient.id: "present"},
         )
+        db.session.commit()
         session_id = session_row.id
     return clinician, patient, session_id
 

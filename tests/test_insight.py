@@ -41,6 +41,7 @@ def attempt(app, user, answers, token):
     with app.app_context():
         module = get_library().module("first-steps")
         learning.submit_attempt(db.session.get(User, user.id), module, answers, token)
+        db.session.commit()
 
 
 def build_families(app, clinician, n: int):

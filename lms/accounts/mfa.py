@@ -53,7 +53,6 @@ def pending_secret(user: User) -> str:
     the page shows the same QR code."""
     if not user.totp_pending_secret:
         user.totp_pending_secret = pyotp.random_base32()
-        db.session.commit()
     return user.totp_pending_secret
 
 
@@ -85,7 +84,6 @@ def confirm_setup(user: User, code: str) -> list[str] | None:
     counter = _matching_counter(secret, code)
     if counter is None:
         audit.record("mfa.setup_failed", actor=user, subject=user, outcome="failure")
-        db.session.commit()
         return None
     user.totp_secret = secret
     user.totp_pending_secret = None
@@ -93,14 +91,12 @@ def confirm_setup(user: User, code: str) -> list[str] | None:
     user.mfa_enabled_at = clock.utcnow()
     codes = _new_recovery_codes(user)
     audit.record("mfa.enabled", actor=user, subject=user)
-    db.session.commit()
     return codes
 
 
 def regenerate_recovery_codes(user: User) -> list[str]:
     codes = _new_recovery_codes(user)
     audit.record("mfa.recovery_codes_renewed", actor=user, subject=user)
-    db.session.commit()
     return codes
 
 
@@ -120,7 +116,6 @@ def disable(user: User, *, actor: User | None) -> None:
         )
     else:
         audit.record("mfa.disabled", actor=user, subject=user)
-    db.session.commit()
 
 
 def remaining_recovery_codes(user: User) -> int:

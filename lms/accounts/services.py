@@ -33,7 +33,6 @@ def authenticate(email: str, password: str) -> User | None:
                 outcome="failure",
                 detail="wrong password" if user.active else "inactive account",
             )
-        db.session.commit()
         return None
     if needs_rehash(user.password_hash or ""):
         user.password_hash = hash_password(password)
@@ -43,20 +42,17 @@ def authenticate(email: str, password: str) -> User | None:
 def password_verified(user: User) -> None:
     """The password was right and a second step (a code) is still to come."""
     audit.record("login.password_ok", actor=user, subject=user, detail="code still needed")
-    db.session.commit()
 
 
 def complete_login(user: User, *, method: str = "password") -> None:
     """Every step passed: record the sign-in (the caller starts the session)."""
     user.last_login_at = clock.utcnow()
     audit.record("login.success", actor=user, subject=user, detail=method)
-    db.session.commit()
 
 
 def logout(user: User) -> None:
     end_all_sessions(user)
     audit.record("logout", actor=user, subject=user)
-    db.session.commit()
 
 
 def change_password(user: User, new_password: str, *, actor: User | None = None) -> None:
@@ -64,7 +60,6 @@ def change_password(user: User, new_password: str, *, actor: User | None = None)
     user.password_hash = hash_password(new_password)
     end_all_sessions(user)
     audit.record("account.password_changed", actor=actor or user, subject=user)
-    db.session.commit()
 
 
 def create_user(
@@ -108,7 +103,6 @@ def request_password_reset(email: str) -> int | None:
             outcome="failure",
             detail="unknown account" if user is None else "inactive account",
         )
-        db.session.commit()
         return None
     outbox_id = queue_password_reset(user)
     audit.record(
@@ -116,7 +110,6 @@ def request_password_reset(email: str) -> int | None:
         subject=user,
         detail=None if outbox_id else "email already sent in the last few minutes",
     )
-    db.session.commit()
     return outbox_id
 
 
@@ -137,7 +130,6 @@ def set_reminders(user: User, enabled: bool, *, via: str) -> bool:
         subject=user,
         detail=via,
     )
-    db.session.commit()
     return True
 
 
@@ -161,7 +153,6 @@ def request_email_change(user: User, new_email: str) -> int | None:
         outcome="failure" if taken else "success",
         detail="address already in use" if taken else None,
     )
-    db.session.commit()
     return outbox_id
 
 
@@ -188,5 +179,4 @@ def confirm_email_change(user: User) -> int | None:
     end_all_sessions(user)
     notice_id = queue_email_changed_notice(user, old_email)
     audit.record("account.email_changed", actor=user, subject=user)
-    db.session.commit()
     return notice_id

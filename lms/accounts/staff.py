@@ -62,7 +62,6 @@ def create_staff(
         db.session.rollback()  # frees the claim: a resend with the mistake fixed goes through
         raise
     submissions.finish(once, user.id)
-    db.session.commit()
     return user
 
 
@@ -102,7 +101,6 @@ def set_staff_active(actor: User, user: User, active: bool) -> bool:
     if bool(user.active) == active:
         return False
     auth_services.set_active(user, active, actor=actor)
-    db.session.commit()
     return True
 
 

@@ -84,7 +84,6 @@ def assign(
             detail=f"module={assignment.module_slug} learner={assignment.learner_id}",
         )
     submissions.finish(once, len(created))
-    db.session.commit()
     return len(created)
 
 
@@ -98,13 +97,11 @@ def cancel_assignment(clinician: User, assignment: Assignment) -> bool:
         .values(cancelled_at=clock.utcnow(), cancelled_by_id=clinician.id)
     )
     if cancelled.rowcount != 1:
-        db.session.rollback()
-        return False
+        return False  # already done (a double click): nothing to write
     audit.record(
         "assignment.cancelled",
         actor=clinician,
         subject=assignment,
         patient_id=assignment.patient_id,
     )
-    db.session.commit()
     return True

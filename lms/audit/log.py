@@ -73,12 +73,7 @@ def audit_page(actor: User, filters: AuditFilters, page: int, users: list[User])
         audit_query(filters), page=page, per_page=AUDIT_PAGE_SIZE, error_out=False, count=True
     )
     events = list(pagination.items)
-    # Keep what was loaded: the commit below must not expire it into one query per row.
-    for obj in (*events, *users):
-        if obj in db.session and obj is not actor:
-            db.session.expunge(obj)
     audit.record("audit.view", actor=actor, detail=f"page={pagination.page} {filters.describe()}")
-    db.session.commit()
     return AuditPage(pagination=pagination, events=events, users={u.id: u for u in users})
 
 
@@ -127,5 +122,4 @@ def audit_csv(actor: User, filters: AuditFilters) -> str:
             ]
         )
     audit.record("audit.export", actor=actor, detail=f"rows={len(rows)} {filters.describe()}")
-    db.session.commit()
     return out.getvalue()

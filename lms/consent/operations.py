@@ -84,7 +84,6 @@ def record_consent(
             detail=f"replaced by consent {consent.id}",
         )
     submissions.finish(once, consent.id)
-    db.session.commit()
     return consent
 
 
@@ -119,7 +118,6 @@ def withdraw_consent(actor: User, link: FamilyLink) -> int:
             patient_id=link.patient_id,
             detail="by patient" if actor.role == Role.PATIENT else "recorded by staff",
         )
-    db.session.commit()
     db.session.expire_all()
     return ended
 
@@ -151,7 +149,6 @@ def log_expired_consents(patient_id: int | None = None, today: date | None = Non
             detail=f"expired {consent.expires_on.isoformat()}",
         )
         count += 1
-    db.session.commit()
     return count
 
 

@@ -55,5 +55,4 @@ def log_session(
             detail=item.status,
         )
     submissions.finish(once, row.id)
-    db.session.commit()
     return row

@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from lms import audit, clock, submissions
+from lms import audit, clock, submissions, uow
 from lms.accounts import services as auth_services
 from lms.consent.queries import has_consent_in_force
 from lms.extensions import db
@@ -76,8 +76,8 @@ def _queue_and_send(new: NewInvitation, once: submissions.Claim) -> NewInvitatio
 
     outbox_id = messages.queue_invitation(new.invitation, new.token)
     submissions.finish(once, new.invitation.id)
-    db.session.commit()
-    outbox.send_now(outbox_id)
+    # Sent once the invitation is committed; the link shown once stays a fallback.
+    uow.after_commit(lambda: outbox.send_now(outbox_id))
     return new
 
 
@@ -194,7 +194,6 @@ def accept_invitation(
     audit.record(
         "invite.accepted", actor=user, subject=invitation, patient_id=invitation.patient_id
     )
-    db.session.commit()
     return user
 
 

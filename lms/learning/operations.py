@@ -123,7 +123,6 @@ def visit_section(
     progress = progress or _ensure_progress(user, module)
     progress.last_section_key = section_key
     progress.last_activity_at = now
-    db.session.commit()
     return progress
 
 
@@ -154,7 +153,6 @@ def record_section_read(user: User, module: Module, section_key: str) -> ModuleP
     progress.last_activity_at = clock.utcnow()
     _refresh_counts(progress, module, user.id)
     _maybe_complete(progress, module)
-    db.session.commit()
     return progress
 
 
@@ -212,7 +210,6 @@ def submit_attempt(
         progress.passed_at = attempt.submitted_at
     _refresh_counts(progress, module, user.id)
     _maybe_complete(progress, module)
-    db.session.commit()
     return Submitted(attempt, duplicate=False)
 
 

@@ -63,7 +63,7 @@ def add_to_care_team(actor: User, patient: Patient, clinician_id: int | None) ->
         detail=f"clinician={clinician.id}",
     )
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()  # added by someone else at the same moment
         return False
@@ -97,7 +97,6 @@ def remove_from_care_team(actor: User, patient: Patient, clinician_id: int | Non
         patient_id=patient.id,
         detail=f"clinician={member.clinician_id}",
     )
-    db.session.commit()
 
 
 def move_caseload(actor: User, from_id: int | None, to_id: int | None) -> int:
@@ -137,7 +136,7 @@ def move_caseload(actor: User, from_id: int | None, to_id: int | None) -> int:
             detail=f"clinician={source.id}",
         )
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise Problem(

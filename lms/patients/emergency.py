@@ -47,7 +47,6 @@ def open_emergency_access(
         patient_id=patient.id,
         detail=f"{minutes} min; reason: {reason[:400]}",
     )
-    db.session.commit()
     return grant
 
 
@@ -56,7 +55,6 @@ def end_emergency_access(actor: User, grant: EmergencyAccess) -> bool:
         return False
     grant.ended_at = clock.utcnow()
     audit.record("emergency_access.ended", actor=actor, subject=grant, patient_id=grant.patient_id)
-    db.session.commit()
     return True
 
 

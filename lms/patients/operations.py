@@ -45,7 +45,6 @@ def enroll_patient(
     db.session.flush()
     audit.record("patient.enrolled", actor=clinician, subject=patient, patient_id=patient.id)
     submissions.finish(once, patient.id)
-    db.session.commit()
     return patient
 
 
@@ -107,9 +106,7 @@ def discharge(clinician: User, patient: Patient, on: date) -> bool:
         .values(status=PatientStatus.DISCHARGED, discharged_on=on)
     )
     if discharged.rowcount != 1:
-        db.session.rollback()
-        return False
+        return False  # already done (a double click): nothing to write
     audit.record("patient.discharged", actor=clinician, subject=patient, patient_id=patient.id)
     consent_ops.end_at_discharge(clinician, patient.id)
-    db.session.commit()
     return True

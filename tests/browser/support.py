@@ -140,12 +140,16 @@ class LiveServer:
 
     # Data set up behind the browser's back, as another person's action would.
     def run(self, fn: Callable):
-        """Call ``fn()`` in an app context and return its result."""
+        """Call ``fn()`` in an app context as one unit of work (as a CLI command would:
+        committed at the end) and return its result."""
+        from lms import uow
         from lms.extensions import db
 
         with self.app.app_context():
             try:
-                return fn()
+                result = fn()
+                uow.commit()
+                return result
             finally:
                 db.session.remove()
 

@@ -61,7 +61,6 @@ def index():
     why, how long): break-glass use is visible to every administrator."""
     grants = emergency_ops.recent_emergency_access()
     audit.record("admin.overview.view", detail=f"{len(grants)} emergency accesses listed")
-    db.session.commit()
     return render_template("admin/index.html", grants=grants, now=clock.utcnow())
 
 
@@ -227,7 +226,6 @@ def caseloads():
     # Patients' names are shown: record the viewing before loading (a commit afterwards
     # would expire everything loaded into one query per row).
     audit.record("admin.caseloads.view", detail=f"status={show}")
-    db.session.commit()
     active = staff_ops.clinicians(active_only=True)
     everyone = staff_ops.clinicians(active_only=False)
     patients = care_team_ops.patients_with_care_teams(show)

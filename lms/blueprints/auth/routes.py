@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms import audit, security
+from lms import audit, security, uow
 from lms.accounts import mfa as mfa_rules
 from lms.accounts import services, throttle
 from lms.accounts.passwords import password_problems, verify_password
@@ -150,7 +150,6 @@ def mfa():
             return _finish_login(user, next_url, method=method)
         g.code_failed = True
         audit.record("mfa.failure", actor=user, subject=user, outcome="failure")
-        db.session.commit()
         form.code.errors.append(
             _(
                 "That code didn't work. Codes change every 30 seconds and work only once: "
@@ -245,11 +244,9 @@ def confirm():
         if password_ok and code_ok:
             security.mark_reauthenticated()
             audit.record("reauth.success", actor=user, subject=user)
-            db.session.commit()
             return redirect(safe_next(form.next.data, url_for("auth.account")))
         g.code_failed = True
         audit.record("reauth.failure", actor=user, subject=user, outcome="failure")
-        db.session.commit()
         if not password_ok:
             form.password.errors.append(_("That is not your password."))
         else:
@@ -281,7 +278,6 @@ def account():
     if request.method == "POST" and "prefs-submit" in request.form and prefs.validate():
         current_user.locale = prefs.locale.data or None
         audit.record("account.preferences_changed", subject=current_user)
-        db.session.commit()
         flash(_("Saved."))
         return redirect(url_for("auth.account"))
     return render_template("auth/account.html", prefs=prefs, rem=rem)
@@ -313,7 +309,7 @@ def security_page():
             if outbox_id is not None:
                 from lms.mail.outbox import send_now
 
-                send_now(outbox_id)
+                uow.after_commit(lambda: send_now(outbox_id))
             # The same answer whether or not the address belongs to someone else.
             flash(
                 _(
@@ -328,7 +324,6 @@ def security_page():
             audit.record(
                 "account.password_change_failed", actor=user, subject=user, outcome="failure"
             )
-            db.session.commit()
             pw.current_password.errors.append(_("That is not your current password."))
         else:
             problems = password_problems(
@@ -384,7 +379,7 @@ def confirm_email(token: str):
             db.session.rollback()
             return render_template("auth/email_confirm.html", form=None, invalid=True), 400
         if notice_id is not None:
-            send_now(notice_id)
+            uow.after_commit(lambda: send_now(notice_id))
         end_this_session()
         flash(_("Your email address is changed. Sign in with the new one."))
         return redirect(url_for("auth.login"))

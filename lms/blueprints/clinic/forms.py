@@ -74,7 +74,7 @@ class ConsentForm(OnceForm):
         default=True,
         description=_l("Leave ticked unless the patient chose otherwise."),
     )
-    expires_on = DateField(_l("Or ends on (a date)"), validators=[Optional()])
+    expires_on = DateField(_l("Expires on"), validators=[Optional()])
     expiry_event = StringField(
         _l("Or: ends when (another event)"),
         validators=[Optional(), Length(max=200)],

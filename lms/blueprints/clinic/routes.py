@@ -104,10 +104,8 @@ def caseload():
 
 
 def _audit_after_render(action: str, **kwargs) -> None:
-    """Audit once the page is rendered: committing first would expire every loaded row and
-    make the template reload them one query at a time."""
+    """Audit the page just rendered (the request commits it with everything else)."""
     audit.record(action, **kwargs)
-    db.session.commit()
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
@@ -180,7 +178,6 @@ def add_family(patient_id: str):
         relationship=form.relationship.data,
         submit_token=form.submit_token.data,
     )
-    db.session.commit()
     flash(_("Family member added. Next: record the patient's consent, then invite them."))
     return redirect(url_for("clinic.patient", patient_id=patient.id))
 
@@ -259,7 +256,6 @@ def print_consent(patient_id: str, consent_id: str):
     patient = access.patient_for(_me(), patient_id)
     consent = _consent_of(patient, consent_id)
     audit.record("consent.print", subject=consent, patient_id=patient.id)
-    db.session.commit()
     return render_template("clinic/consent_print.html", patient=patient, consent=consent)
 
 
@@ -610,7 +606,6 @@ def caseload_csv():
     """CSV of every learner-assignment on the caseload. Audited."""
     rows = insight.report_rows(_me())
     audit.record("report.export", detail=f"caseload csv, {len(rows)} rows")
-    db.session.commit()
     return _csv_response(rows, "caseload")
 
 
@@ -626,7 +621,6 @@ def patient_csv(patient_id: str):
         patient_id=patient.id,
         detail=f"family csv, {len(rows)} rows",
     )
-    db.session.commit()
     return _csv_response(rows, "family")
 
 
@@ -649,7 +643,6 @@ def program_report():
         abort(404)
     by_module, by_clinician = insight.program_report()
     audit.record("report.program_view")
-    db.session.commit()
     return render_template(
         "clinic/program_report.html", by_module=by_module, by_clinician=by_clinician
     )
