@@ -17,6 +17,9 @@ from lms import clock, create_app
 from lms.config import normalize_database_url
 from lms.extensions import db
 from lms.models.audit import HEAD_ROW_SQL
+from tests import compile_cache
+
+compile_cache.install()  # route builders and templates compiled once per process, not per app
 
 TEST_SECRET = "test-secret-key-0123456789abcdefghijklmnop"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
