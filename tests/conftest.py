@@ -4,10 +4,15 @@ SQLite (default): a new database file per test, copied from a file the schema wa
 once per run (a copy of the same tables, triggers and audit chain head that ``create_all``
 makes, in a fraction of the time). PostgreSQL (``TEST_DATABASE_URL`` set): one fresh schema
 for the run, every table emptied after each test, the schema dropped at the end.
+
+With pytest-xdist (``-n``), each worker process has its own database (its own schema on
+PostgreSQL) and temporary folders; a test marked ``exclusive`` runs while no other worker runs
+a test.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
 from pathlib import Path
@@ -24,6 +29,48 @@ from tests.databases import copy_sqlite, empty_tables, sqlite_file
 
 compile_cache.install()  # route builders and templates compiled once per process, not per app
 
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):  # noqa: ANN001, ANN201, ARG001
+    """Under pytest-xdist, a test marked ``exclusive`` (one that measures time) waits until the
+    other workers have finished their current test, and they wait until it is done: a lock on
+    a file in the run's temporary folder, shared by every other test, taken whole by it (a
+    second "gate" lock keeps new tests from slipping in while it waits). Fixtures that the
+    test sets up or tears down first or last are inside the lock too."""
+    worker_temp = getattr(item.config.option, "basetemp", None)  # set by xdist: <run>/popen-gwN
+    if "PYTEST_XDIST_WORKER" not in os.environ or not worker_temp:
+        yield
+        return
+    root = Path(worker_temp).parent  # the run's temporary folder, every worker's
+    exclusive = item.get_closest_marker("exclusive") is not None
+    with open(root / "exclusive.gate", "a") as gate, open(root / "exclusive.lock", "a") as lock:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if not exclusive:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            if exclusive:
+                fcntl.flock(gate, fcntl.LOCK_UN)
+
+
+def pytest_configure(config):  # noqa: ANN001, ANN201
+    """pytest 9.2 drops the group pytest-xdist's ``--dist loadgroup`` gives each test marked
+    ``xdist_group`` (pytest-xdist issue 1386): they would run on any worker, at the same time,
+    and share what they must not. Refuse that combination rather than run it."""
+    from packaging.version import Version
+
+    parallel = config.getoption("numprocesses", None) not in (None, 0)
+    grouped = config.getoption("dist", "no") == "loadgroup"
+    if parallel and grouped and Version(pytest.__version__) >= Version("9.2"):
+        raise pytest.UsageError(
+            f"pytest {pytest.__version__} loses pytest-xdist's test groups: install the "
+            "test extra (pip install -e '.[test]'), or run in one process with -n 0"
+        )
+
+
 TEST_SECRET = "test-secret-key-0123456789abcdefghijklmnop"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -35,8 +82,8 @@ def _with_search_path(url: str, schema: str) -> str:
 
 @pytest.fixture(scope="session")
 def pg_schema():
-    """A private schema on the PostgreSQL server for this run, with every table created; its
-    name, or None on SQLite."""
+    """A private schema on the PostgreSQL server for this run (for this worker process, with
+    pytest-xdist), with every table created; its name, or None on SQLite."""
     if not PG_URL:
         yield None
         return
