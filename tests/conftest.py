@@ -1,13 +1,21 @@
 """Fixtures: an app per test on a fresh database, a client, and data builders.
 
-SQLite (default): a new database file per test. PostgreSQL (``TEST_DATABASE_URL`` set): one
-fresh schema for the run, every table emptied after each test, the schema dropped at the end.
+SQLite (default): a new database file per test, copied from a file the schema was created in
+once per run (a copy of the same tables, triggers and audit chain head that ``create_all``
+makes, in a fraction of the time). PostgreSQL (``TEST_DATABASE_URL`` set): one fresh schema
+for the run, every table emptied after each test, the schema dropped at the end.
+
+With pytest-xdist (``-n``), each worker process has its own database (its own schema on
+PostgreSQL) and temporary folders; a test marked ``exclusive`` runs while no other worker runs
+a test.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -16,7 +24,52 @@ from sqlalchemy import create_engine, text
 from lms import clock, create_app
 from lms.config import normalize_database_url
 from lms.extensions import db
-from lms.models.audit import HEAD_ROW_SQL
+from tests import compile_cache
+from tests.databases import copy_sqlite, empty_tables, sqlite_file
+
+compile_cache.install()  # route builders and templates compiled once per process, not per app
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Under pytest-xdist, a test marked ``exclusive`` (one that measures time) waits until the
+    other workers have finished their current test, and they wait until it is done: a lock on
+    a file in the run's temporary folder, shared by every other test, taken whole by it (a
+    second "gate" lock keeps new tests from slipping in while it waits). Fixtures that the
+    test sets up or tears down first or last are inside the lock too."""
+    worker_temp = getattr(item.config.option, "basetemp", None)  # set by xdist: <run>/popen-gwN
+    if "PYTEST_XDIST_WORKER" not in os.environ or not worker_temp:
+        yield
+        return
+    root = Path(worker_temp).parent  # the run's temporary folder, every worker's
+    exclusive = item.get_closest_marker("exclusive") is not None
+    with open(root / "exclusive.gate", "a") as gate, open(root / "exclusive.lock", "a") as lock:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if not exclusive:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            if exclusive:
+                fcntl.flock(gate, fcntl.LOCK_UN)
+
+
+def pytest_configure(config):
+    """pytest 9.2 drops the group pytest-xdist's ``--dist loadgroup`` gives each test marked
+    ``xdist_group`` (pytest-xdist issue 1386): they would run on any worker, at the same time,
+    and share what they must not. Refuse that combination rather than run it."""
+    from packaging.version import Version
+
+    parallel = config.getoption("numprocesses", None) not in (None, 0)
+    grouped = config.getoption("dist", "no") == "loadgroup"
+    if parallel and grouped and Version(pytest.__version__) >= Version("9.2"):
+        raise pytest.UsageError(
+            f"pytest {pytest.__version__} loses pytest-xdist's test groups: install the "
+            "test extra (pip install -e '.[test]'), or run in one process with -n 0"
+        )
+
 
 TEST_SECRET = "test-secret-key-0123456789abcdefghijklmnop"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -28,8 +81,9 @@ def _with_search_path(url: str, schema: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_schema_url():
-    """A private schema on the PostgreSQL server for this run, or None on SQLite."""
+def pg_schema():
+    """A private schema on the PostgreSQL server for this run (for this worker process, with
+    pytest-xdist), with every table created; its name, or None on SQLite."""
     if not PG_URL:
         yield None
         return
@@ -38,15 +92,22 @@ def pg_schema_url():
     engine = create_engine(base)
     with engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = _with_search_path(base, schema)
-    app = create_app(_test_config(url))
+    app = create_app(_test_config(_with_search_path(base, schema)))
     with app.app_context():
         db.create_all()
         db.engine.dispose()
-    yield url
+    yield schema
     with engine.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url(pg_schema):
+    """The URL of the run's PostgreSQL schema (as its search_path), or None on SQLite."""
+    if pg_schema is None:
+        return None
+    return _with_search_path(normalize_database_url(PG_URL), pg_schema)
 
 
 def _test_config(url: str, **extra) -> dict:
@@ -82,13 +143,32 @@ def app_config(pg_schema_url, tmp_path, courses) -> dict:
     return _test_config(url, COURSES_DIR=str(courses))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(pg_schema_url, tmp_path_factory) -> Path | None:
+    """On SQLite, a database file holding the empty schema (``db.create_all()`` run once),
+    for tests to copy; None on PostgreSQL."""
+    if pg_schema_url is not None:
+        return None
+    path = tmp_path_factory.mktemp("schema") / "schema.sqlite3"
+    app = create_app(_test_config(f"sqlite:///{path}"))
+    with app.app_context():
+        db.create_all()
+        db.session.remove()
+        db.engine.dispose()
+    return path
+
+
 @pytest.fixture
-def app(app_config, pg_schema_url):
+def app(app_config, pg_schema_url, sqlite_template):
     from tests import helpers
 
+    target = sqlite_file(app_config["SQLALCHEMY_DATABASE_URI"])
+    fresh_copy = sqlite_template is not None and target is not None and not target.exists()
+    if fresh_copy:
+        copy_sqlite(sqlite_template, target)
     app = create_app(app_config)
     with app.app_context():
-        if pg_schema_url is None:
+        if pg_schema_url is None and not fresh_copy:
             db.create_all()
     helpers.CURRENT["app"] = app
     yield app
@@ -100,20 +180,9 @@ def app(app_config, pg_schema_url):
         db.engine.dispose()
 
 
-# The audit tables refuse TRUNCATE by trigger; the tests' owner may lift that, as an owner
-# could, inside the one transaction that empties every table and starts a new chain.
-_GUARDED = ("audit_event", "audit_chain_head")
-
-
 def _empty_tables() -> None:
-    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
     with db.engine.begin() as conn:
-        for table in _GUARDED:
-            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        for table in _GUARDED:
-            conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-        conn.execute(text(HEAD_ROW_SQL))
+        empty_tables(conn)
 
 
 @pytest.fixture(autouse=True)

@@ -67,7 +67,16 @@ class SMTPServer:
         self.controller = Controller(self.handler, hostname=HOST, port=self.port)
 
     def __enter__(self) -> SMTPServer:
-        self.controller.start()
+        for attempt in range(5):
+            try:
+                self.controller.start()
+                return self
+            except OSError:
+                # Another process (a parallel test worker) took the free port first.
+                if attempt == 4:
+                    raise
+                self.port = free_port()
+                self.controller = Controller(self.handler, hostname=HOST, port=self.port)
         return self
 
     def __exit__(self, *exc) -> None:

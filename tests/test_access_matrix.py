@@ -2,12 +2,23 @@
 
 Walks ``app.url_map``. A route missing from RULES fails ``test_every_route_has_a_decision``,
 so a new page cannot ship without someone deciding who may open it.
+
+Every case runs on its own new app and its own copy of the same database: the world (users of
+every role, a patient with family in each consent state, an assignment, an attempt, an
+emergency grant, an invitation, a group session) with the case's role just signed in. The
+world and each role's sign-in are made once per module and saved (``tests/databases.py``);
+each case starts from a copy of its role's database and that sign-in's cookies, so whatever a
+case's request changes is gone for the next. They are made again when older than
+``FRESH_SECONDS``, so a sign-in is always far more recent than any time limit (re-entering
+the password for sensitive actions, idle sign-out) would notice.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +29,9 @@ from lms.group_sessions.operations import log_session
 from lms.invitations import operations as invitation_ops
 from lms.learning import operations as learning
 from lms.models import EmergencyAccess, QuizAttempt
+from tests import helpers
 from tests.conftest import _test_config
+from tests.databases import Snapshots, close_app_database, copy_sqlite, sqlite_file
 from tests.helpers import (
     csrf_token,
     login,
@@ -26,6 +39,7 @@ from tests.helpers import (
     make_family,
     make_patient,
     make_user,
+    write_course,
 )
 
 ROLES = (
@@ -210,13 +224,100 @@ def test_static_is_public(client):
     assert response.status_code == 200
 
 
+# A saved world and its sign-ins are used for at most this long, then made again.
+FRESH_SECONDS = 120
+
+
+class MatrixWorlds:
+    """The matrix world saved once (``base``), and once more per role just signed in, with
+    that sign-in's cookies; made again when older than ``FRESH_SECONDS``."""
+
+    def __init__(self, folder: Path, snapshots: Snapshots, sqlite_template) -> None:
+        self.folder = folder
+        self.snapshots = snapshots
+        self.sqlite_template = sqlite_template
+        self.courses = folder / "courses"
+        write_course(self.courses)
+        self.made_at = 0.0
+        self.world: World | None = None
+        self.cookies: dict[str, dict] = {}
+
+    def config(self, url: str) -> dict:
+        return _test_config(url, COURSES_DIR=str(self.courses))
+
+    def _new_folder(self, name: str) -> Path:
+        folder = self.folder / name
+        folder.mkdir(exist_ok=True)
+        for leftover in folder.glob("test.sqlite3*"):
+            leftover.unlink()
+        return folder
+
+    def _build(self) -> None:
+        self.snapshots.empty()
+        url = self.snapshots.fresh_url(self._new_folder("building"))
+        if self.sqlite_template is not None:
+            copy_sqlite(self.sqlite_template, sqlite_file(url))
+        app = create_app(self.config(url))
+        helpers.CURRENT["app"] = app
+        try:
+            self.world = build_world(app)
+        finally:
+            helpers.CURRENT["app"] = None
+        self.snapshots.save("base", app)
+        self.cookies = {"anonymous": {}}
+        self.made_at = time.monotonic()
+
+    def _sign_in(self, role: str) -> None:
+        url = self.snapshots.restore("base", self._new_folder(f"sign_in_{role}"))
+        app = create_app(self.config(url))
+        client = app.test_client()
+        assert login(client, self.world.users[role]).status_code == 302
+        self.cookies[role] = dict(client._cookies)
+        self.snapshots.save(role, app)
+
+    def case(self, role: str, folder: Path):
+        """A new app on a copy of the world with ``role`` signed in, and a client holding that
+        sign-in's cookies."""
+        if self.world is None or time.monotonic() - self.made_at > FRESH_SECONDS:
+            self._build()
+        if role not in self.cookies:
+            self._sign_in(role)
+        url = self.snapshots.restore("base" if role == "anonymous" else role, folder)
+        app = create_app(self.config(url))
+        client = app.test_client()
+        client._cookies.update(self.cookies[role])
+        return app, client
+
+
+@pytest.fixture(scope="module")
+def matrix_worlds(tmp_path_factory, pg_schema, pg_schema_url, sqlite_template):
+    snapshots = Snapshots(tmp_path_factory.mktemp("matrix_snapshots"), pg_schema_url, pg_schema)
+    worlds = MatrixWorlds(tmp_path_factory.mktemp("matrix"), snapshots, sqlite_template)
+    yield worlds
+    snapshots.close()
+
+
+@pytest.fixture
+def matrix_case(matrix_worlds, tmp_path):
+    """``(world, app, client)`` for one case: see ``MatrixWorlds.case``."""
+    made = []
+
+    def make(role: str):
+        app, client = matrix_worlds.case(role, tmp_path)
+        made.append(app)
+        helpers.CURRENT["app"] = app
+        return matrix_worlds.world, app, client
+
+    yield make
+    helpers.CURRENT["app"] = None
+    for app in made:
+        close_app_database(app)
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("rule", PAGE_RULES, ids=lambda r: f"{r.endpoint}:{r.rule}")
-def test_access_matrix(app, role, rule):
-    world = build_world(app)
-    client = app.test_client()
-    if role != "anonymous":
-        assert login(client, world.users[role]).status_code == 302
+def test_access_matrix(matrix_case, role, rule):
+    world, app, client = matrix_case(role)
     url = url_for_rule(rule, world.ids)
     allowed = decision(rule.endpoint)
     if "GET" in rule.methods:

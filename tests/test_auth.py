@@ -191,11 +191,16 @@ def _redis_available() -> bool:
 @pytest.mark.skipif(not _redis_available(), reason="needs Redis on 127.0.0.1:6379")
 def test_limits_are_shared_across_workers_through_redis(make_app):
     """Two app instances (two gunicorn workers) see one count when REDIS_URL is set."""
-    import redis
+    import uuid
 
-    url = "redis://127.0.0.1:6379/15"  # a database of its own for this test
-    redis.Redis.from_url(url).flushdb()
-    shared = {"RATELIMIT_STORAGE_URI": url, "LOGIN_LIMIT_PER_IP": "2 per minute"}
+    url = "redis://127.0.0.1:6379/15"  # a database of its own for the tests
+    # Counts of their own (a fresh key prefix), never emptying the database: other tests (in
+    # other pytest-xdist workers) keep theirs there at the same time.
+    shared = {
+        "RATELIMIT_STORAGE_URI": url,
+        "RATELIMIT_KEY_PREFIX": "lms-test-" + uuid.uuid4().hex[:12],
+        "LOGIN_LIMIT_PER_IP": "2 per minute",
+    }
     worker_a = make_app(**shared)
     worker_b = make_app(**shared)
     client_a, client_b = worker_a.test_client(), worker_b.test_client()

@@ -151,6 +151,7 @@ def test_reset_request_answers_the_same_for_real_and_unknown(app):
 # --- finding 3: timing ---------------------------------------------------------------------
 
 
+@pytest.mark.exclusive  # timed: no other test of the run loads the machine meanwhile
 def test_wrong_password_and_unknown_account_take_the_same_time(app, client):
     """Before: a wrong password on a real account took 154 ms (median), an unknown one 8 ms,
     because the hash only ran for real accounts. Medians of 30 must be within 20 ms, with the

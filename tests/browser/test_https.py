@@ -25,6 +25,9 @@ from tests.helpers import redis_available
 pytestmark = [
     support.requires_browser,
     pytest.mark.skipif(not redis_available(), reason="needs Redis on 127.0.0.1:6379"),
+    # One pytest-xdist worker runs them all: each served site (gunicorn, demo data) is
+    # started once, and the two sites never run at once.
+    pytest.mark.xdist_group("https"),
 ]
 
 ROLES = ("family", "patient", "clinician", "admin")
