@@ -21,14 +21,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from lms import clock, create_app
 from lms.extensions import db
 from lms.group_sessions.operations import log_session
 from lms.invitations import operations as invitation_ops
 from lms.learning import operations as learning
-from lms.models import EmergencyAccess, QuizAttempt
+from lms.models import AuditEvent, EmergencyAccess, QuizAttempt, User
 from tests import helpers
 from tests.conftest import _test_config
 from tests.databases import Snapshots, close_app_database, copy_sqlite, sqlite_file
@@ -111,6 +111,38 @@ RULES: dict[str, set[str] | str] = {
     "clinic.program_report": {"admin"},
 }
 ADMIN_PREFIX = "admin."  # every admin route: admins only
+
+# Staff pages that show no patient or family data, so need no audit row (HIPAA 164.312(b)).
+# Every other page a staff member opens must write one: a new staff page that forgets its
+# audit call fails ``test_access_matrix``.
+NO_PATIENT_DATA = {
+    "static",
+    "core.index",
+    "core.healthz",
+    "core.home",
+    "core.staff_home",
+    "auth.login",
+    "auth.forgot",
+    "auth.reset",
+    "auth.reminders_off",
+    "auth.confirm_email",
+    "auth.logout",
+    "auth.mfa",
+    "auth.mfa_setup",
+    "auth.account",
+    "auth.security",
+    "auth.confirm",
+    "invite.accept",
+    "learn.index",
+    "learn.library",
+    "learn.module",
+    "learn.check",
+    "learn.print_view",
+    "learn.progress",
+    "learn.media",
+    "clinic.enroll",
+    "admin.staff",
+}
 
 
 def decision(endpoint: str):
@@ -314,12 +346,35 @@ def matrix_case(matrix_worlds, tmp_path):
         close_app_database(app)
 
 
+def audit_rows(app, email: str | None) -> int:
+    """Rows recording that this person viewed, printed or exported something (by the naming
+    rule of view audit actions: ``*.view``, ``*_view``, ``*.print``, ``*.export``); other
+    rows a page may write on the way, such as a consent found expired, do not count."""
+    if email is None:
+        return 0
+    with app.app_context():
+        return db.session.scalar(
+            select(func.count(AuditEvent.id))
+            .join(User, User.id == AuditEvent.actor_id)
+            .where(
+                User.email == email,
+                or_(
+                    AuditEvent.action.like("%view"),
+                    AuditEvent.action.like("%.print"),
+                    AuditEvent.action.like("%.export"),
+                ),
+            )
+        )
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("rule", PAGE_RULES, ids=lambda r: f"{r.endpoint}:{r.rule}")
 def test_access_matrix(matrix_case, role, rule):
     world, app, client = matrix_case(role)
     url = url_for_rule(rule, world.ids)
     allowed = decision(rule.endpoint)
+    email = world.users.get(role)
+    audited_before = audit_rows(app, email)
     if "GET" in rule.methods:
         response = client.get(url)
     else:
@@ -339,5 +394,13 @@ def test_access_matrix(matrix_case, role, rule):
     if role in allowed:
         assert response.status_code not in (403, 404, 500), f"{url}: {role} refused"
         assert not location.startswith("/auth/login"), f"{url}: {role} sent to login"
+        if (
+            role in STAFF
+            and "GET" in rule.methods
+            and response.status_code == 200
+            and rule.endpoint not in NO_PATIENT_DATA
+        ):
+            wrote = audit_rows(app, email) - audited_before
+            assert wrote > 0, f"{url}: {role}'s view wrote no audit row"
     else:
         assert response.status_code == 404, f"{url}: {role} got {response.status_code}"

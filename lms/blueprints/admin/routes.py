@@ -178,6 +178,8 @@ def emergency(patient_id: int):
                 form[name].errors = [*form[name].errors, *messages]
         else:
             return redirect(url_for("clinic.patient", patient_id=patient.id))
+    # The form names the patient: asking for emergency access is itself audited.
+    audit.record("emergency_access.form_view", subject=patient, patient_id=patient.id)
     return render_template("admin/emergency.html", patient=patient, form=form)
 
 
@@ -223,8 +225,7 @@ def _move_form(everyone: list[User], active: list[User]) -> MoveCaseloadForm:
 @bp.route("/caseloads")
 def caseloads():
     show = inputs.choice("status", ("active", "discharged", "all"), "active")
-    # Patients' names are shown: record the viewing before loading (a commit afterwards
-    # would expire everything loaded into one query per row).
+    # Patients' names are shown: the viewing is audited.
     audit.record("admin.caseloads.view", detail=f"status={show}")
     active = staff_ops.clinicians(active_only=True)
     everyone = staff_ops.clinicians(active_only=False)

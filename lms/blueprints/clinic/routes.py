@@ -329,6 +329,7 @@ def invitation(patient_id: str, invitation_id: int):
     if token is not None:
         session[LINKS_TO_SHOW] = waiting
     link = db.session.get(FamilyLink, found.family_link_id) if found.family_link_id else None
+    audit.record("invitation.view", subject=found, patient_id=patient.id)
     return render_template(
         "clinic/invite_link.html",
         patient=patient,
@@ -508,7 +509,9 @@ def items():
 def sessions():
     """Education sessions this clinician logged (admins: all)."""
     rows = db.session.scalars(session_q.sessions_visible(_me())).all()
-    return render_template("clinic/sessions.html", sessions=rows, library=get_library())
+    html = render_template("clinic/sessions.html", sessions=rows, library=get_library())
+    _audit_after_render("sessions.view", detail=f"{len(rows)} sessions")
+    return html
 
 
 def _session_form() -> SessionForm:
