@@ -118,6 +118,7 @@ def demo_command(password: str | None, scale: int) -> None:
     password = password or demo_password()
     _check_password(password, "")
     demo.build(password)
+    uow.commit()
     if scale:
         counts = demo.build_scale(scale, password)
         click.echo(

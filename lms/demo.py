@@ -1,5 +1,8 @@
 """Demo data for trying the product. Idempotent: running it again updates, never duplicates.
 
+``build`` adds and flushes; the ``demo`` command commits it once. ``build_scale`` (benchmark
+data, up to tens of thousands of families) commits one family at a time.
+
 clinician@example.org has three patients whose families are in different states: consented
 and active (Sam Taylor, with family@example.org), invited but not yet joined (Riley Morgan),
 and consent withdrawn (Jamie Chen). clinician2@example.org has a separate caseload.
@@ -11,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from lms import clock
+from lms import clock, uow
 from lms.accounts import services
 from lms.accounts.passwords import hash_password
 from lms.assignments import operations as assignment_ops
@@ -56,7 +59,7 @@ def ensure_patient(record: str, name: str, clinician: User, user: User | None = 
         patient.user_id = user.id
     if not any(m.clinician_id == clinician.id for m in patient.care_team):
         patient.care_team.append(CareTeamMember(clinician_id=clinician.id))
-    db.session.commit()
+    db.session.flush()
     return patient
 
 
@@ -74,7 +77,7 @@ def ensure_link(
     if user is not None:
         link.user_id = user.id
         link.state = LinkState.ACTIVE
-    db.session.commit()
+    db.session.flush()
     return link
 
 
@@ -208,7 +211,7 @@ def build(password: str) -> dict[str, User]:
         email: ensure_user(email, name, role.value, password_hash)
         for email, name, role in DEMO_ACCOUNTS
     }
-    db.session.commit()
+    db.session.flush()
     clinician = users["clinician@example.org"]
     clinician2 = users["clinician2@example.org"]
     family = users["family@example.org"]
@@ -243,7 +246,7 @@ def build(password: str) -> dict[str, User]:
 
     alex = ensure_patient("DEMO-4", "Alex Rivera", clinician2)
     ensure_link(clinician2, alex, "Morgan Rivera", "morgan.rivera@example.org", "spouse", None)
-    db.session.commit()
+    db.session.flush()
     return users
 
 
@@ -397,7 +400,7 @@ def build_scale(families: int, password: str) -> dict[str, int]:
             )
             attempt.answers.extend(answers)
             db.session.add(attempt)
-        db.session.commit()
+        uow.commit()  # bulk data: one family per transaction, however many
         counts["families"] += 1
         counts["learners"] += 3
         counts["progress_rows"] += len(progress_rows) + len(read_rows) + len(attempt_rows)

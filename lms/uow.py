@@ -9,9 +9,11 @@ rolls everything back (``lms.errors``), so half an action is never kept. CLI com
 Work that must wait until the data it depends on is durable (delivering an email recorded in
 the outbox) is registered with ``after_commit`` and runs right after that commit.
 
-Two things keep transactions of their own, by design: the outbox sender's claims (a claim is
-committed before delivery, so two senders never send one message twice), and the reminders
-run, which commits each reminder it records so a crash midway keeps what was recorded.
+``commit()`` is the only place that commits. Besides the request and the CLI commands, it
+marks two boundaries of their own, by design: the outbox sender commits each claim before
+talking to the mail server (two senders never send one message twice; no transaction waits on
+the network) and each outcome after it; ``demo --scale`` commits one generated family at a
+time.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ INTACT = re.compile(r"^Audit trail intact: (\d+) rows, last hash ([0-9a-f]{64})$
 def demo_data(app):
     with app.app_context():
         demo.build(DEMO_PASSWORD)
+        db.session.commit()
 
 
 def links(app) -> list[tuple[int, int, str, str]]:

@@ -55,6 +55,7 @@ def test_sqlite_round_trip_with_the_demo_data(make_app, tmp_path):
     with source.app_context():
         db.create_all()
         demo.build(DEMO_PASSWORD)
+        db.session.commit()
     before, chain = checksum(source), verified(source)
     assert any(line.startswith("audit_event ") and " 0 rows" not in line for line in before)
 
@@ -129,6 +130,7 @@ def test_postgres_round_trip_with_pg_dump_and_pg_restore(pg_tools, make_app, tmp
         with source.app_context():
             db.create_all()
             demo.build(DEMO_PASSWORD)
+            db.session.commit()
         before, chain = checksum(source), verified(source)
         backup = tmp_path / "nightly.pgdump"
         created = invoke(source, "backup", "create", str(backup))

@@ -381,6 +381,77 @@ def test_a_refusing_server_keeps_the_reminder_and_a_later_run_delivers_it(
     assert len(smtp.messages) == 2
 
 
+def _discharge(family):
+    from lms.patients import operations as patient_ops
+
+    patient = db.session.get(Patient, family["patient"].id)
+    patient_ops.discharge(db.session.get(User, family["clinician"].id), patient, clock.today())
+
+
+def _withdraw(family):
+    from lms.consent import operations as consent_ops
+    from lms.models import FamilyLink
+
+    link = db.session.scalars(
+        select(FamilyLink).where(FamilyLink.user_id == family["member"].id)
+    ).one()
+    consent_ops.withdraw_consent(db.session.get(User, family["member"].id), link)
+
+
+def _complete(family):
+    for slug in ("first-steps", "no-check"):
+        db.session.add(
+            ModuleProgress(
+                user_id=family["member"].id, module_slug=slug, completed_at=clock.utcnow()
+            )
+        )
+
+
+def _reminders_off(family):
+    db.session.get(User, family["member"].id).reminders_enabled = False
+
+
+def _cancel(family):
+    for assignment in db.session.scalars(
+        select(Assignment).where(Assignment.learner_id == family["member"].id)
+    ):
+        assignment.cancelled_at = clock.utcnow()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "words"),
+    [
+        (_discharge, "no_access", "2 consent or enrolment ended"),
+        (_withdraw, "no_access", "2 consent or enrolment ended"),
+        (_complete, "completed", "2 completed"),
+        (_reminders_off, "reminders_off", "2 reminders turned off"),
+        (_cancel, "cancelled", "2 assignment cancelled"),
+    ],
+    ids=["discharged", "consent-withdrawn", "completed", "reminders-off", "cancelled"],
+)
+def test_a_reminder_recorded_before_the_change_is_not_sent_after_it(
+    app, runner, smtp, family, change, reason, words
+):
+    """The mail server is down when the reminders are recorded; before it is back, the
+    patient is discharged (or withdraws consent, or …). The next run must not deliver them."""
+    smtp.handler.refuse = True
+    assert "Sent 0 email(s); 2 failed" in send(runner)
+    with app_context():
+        change(family)
+        uow.commit()
+
+    smtp.handler.refuse = False
+    output = send(runner)
+    assert smtp.messages == []
+    assert "Sent 0 email(s); 0 failed" in output
+    assert f"Not sent, no longer due: 2 ({words})." in output
+    rows = outbox_rows(app)
+    assert [(r.sent_at, r.drop_reason) for r in rows] == [(None, reason)] * 2
+    assert all(r.dropped_at is not None and r.assignment_id for r in rows)
+    send(runner)  # dropped stays dropped
+    assert smtp.messages == []
+
+
 def test_nothing_listening_then_listening(app, runner, smtp, family):
     app.config["MAIL_PORT"] = free_port()
     output = send(runner)

@@ -259,3 +259,76 @@ def test_upgrade_keeps_every_row_that_points_at_a_user(tmp_path):
             with engine.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             engine.dispose()
+
+
+def test_upgrade_names_the_assignment_of_reminders_still_to_send(tmp_path):
+    """0009: reminders not yet sent learn their assignment from their dedupe key, so they
+    are asked again before sending; sent ones, other mail and keys naming no assignment that
+    exists are left alone. Downgrade removes the columns."""
+    url, cleanup = _fresh_url(tmp_path)
+    stamp = "2026-01-01 00:00:00"
+    try:
+        app = create_app(_test_config(url))
+        with app.app_context():
+            upgrade(directory=MIGRATIONS, revision="0008")
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        'INSERT INTO "user" (id, email, display_name, role, active, '
+                        "session_version, created_at, updated_at) VALUES "
+                        "(1, 'f@example.org', 'F', 'family', true, 1, :t, :t)"
+                    ),
+                    {"t": stamp},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO patient (id, display_name, status, enrolled_on, created_at) "
+                        "VALUES (1, 'P', 'active', '2026-01-01', :t)"
+                    ),
+                    {"t": stamp},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO assignment (id, module_slug, learner_id, patient_id, "
+                        "assigned_at) VALUES (7, 'a', 1, 1, :t)"
+                    ),
+                    {"t": stamp},
+                )
+                for row_id, key, kind, sent in (
+                    (1, "reminder:7:due-soon", "reminder", None),
+                    (2, "reminder:7:overdue", "reminder_overdue", stamp),
+                    (3, "reminder:99:overdue", "reminder_overdue", None),
+                    (4, "invite:5", "invitation", None),
+                ):
+                    conn.execute(
+                        text(
+                            "INSERT INTO outbox (id, dedupe_key, kind, recipient, user_id, "
+                            "subject, body_text, body_html, sensitive, created_at, sent_at, "
+                            "attempts) VALUES (:id, :key, :kind, 'f@example.org', 1, 's', 't', "
+                            "'h', false, :t, :sent, 1)"
+                        ),
+                        {"id": row_id, "key": key, "kind": kind, "t": stamp, "sent": sent},
+                    )
+            upgrade(directory=MIGRATIONS, revision="0009")
+            with db.engine.connect() as conn:
+                rows = conn.execute(
+                    text("SELECT id, assignment_id, dropped_at FROM outbox ORDER BY id")
+                ).all()
+            assert [tuple(r) for r in rows] == [
+                (1, 7, None),
+                (2, None, None),
+                (3, None, None),
+                (4, None, None),
+            ]
+            downgrade(directory=MIGRATIONS, revision="0008")
+            columns = {c["name"] for c in inspect(db.engine).get_columns("outbox")}
+            assert "assignment_id" not in columns and "dropped_at" not in columns
+            with db.engine.connect() as conn:
+                assert conn.execute(text("SELECT count(*) FROM outbox")).scalar() == 4
+            db.engine.dispose()
+    finally:
+        if cleanup:
+            engine, schema = cleanup
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()

@@ -35,6 +35,7 @@ def mail_flush_command() -> None:
     click.echo(
         f"Sent {result.sent} email(s); {result.failed} failed; {result.waiting} waiting"
         + (f"; {result.given_up} given up" if result.given_up else "")
+        + (f"; {result.dropped_total} no longer due, not sent" if result.dropped_total else "")
         + "."
     )
 

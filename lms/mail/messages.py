@@ -219,6 +219,7 @@ def queue_reminder(assignment: Assignment, user: User, stage: str, today: date) 
         dedupe_key=reminder_dedupe_key(assignment.id, stage),
         recipient=user.email,
         user_id=user.id,
+        assignment_id=assignment.id,
         subject=message.subject,
         text=message.text,
         html=message.html,

@@ -5,18 +5,24 @@ PostgreSQL), so a message already recorded — by this run, an earlier one or an
 same moment — is not recorded again. Senders *claim* a row before delivering it: on PostgreSQL
 the candidates are locked with ``FOR UPDATE SKIP LOCKED``; everywhere, the claim is a conditional
 UPDATE that only one sender can win. A failed delivery keeps its error and is retried later.
+
+Sending is a unit of work of its own, per message: the claim is committed before the mail
+server is called (two senders never send one message twice, and no transaction stays open
+while the mail server answers), and the outcome is committed right after it. ``enqueue`` only
+adds to the caller's unit of work.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from lms import clock
+from lms import clock, uow
 from lms.extensions import db
 from lms.mail import transport
 from lms.mail.wording import check_discreet
@@ -36,6 +42,7 @@ def enqueue(
     text: str,
     html: str,
     user_id: int | None = None,
+    assignment_id: int | None = None,
     sensitive: bool = False,
 ) -> int | None:
     """Record a message in the caller's transaction. Returns its id, or None if a message
@@ -46,6 +53,7 @@ def enqueue(
         "dedupe_key": dedupe_key,
         "recipient": recipient,
         "user_id": user_id,
+        "assignment_id": assignment_id,
         "subject": subject,
         "body_text": text,
         "body_html": html,
@@ -82,6 +90,7 @@ def exists(dedupe_key: str) -> bool:
 def _claimable(now):
     return and_(
         Outbox.sent_at.is_(None),
+        Outbox.dropped_at.is_(None),
         Outbox.attempts < current_app.config["MAIL_MAX_ATTEMPTS"],
         or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
     )
@@ -108,7 +117,7 @@ def _claim(ids: list[int] | None = None, exclude: set[int] | None = None) -> lis
         )
         if result.rowcount == 1:
             won.append(outbox_id)
-    db.session.commit()
+    uow.commit()
     return won
 
 
@@ -122,8 +131,34 @@ def _unsubscribe_url(row: Outbox) -> str | None:
     return reminders_off_url(user) if user is not None else None
 
 
-def _deliver_claimed(outbox_id: int) -> bool:
+def _reason_to_drop(row: Outbox) -> str | None:
+    """Why this message is no longer wanted now, if it is not (asked just before sending)."""
+    if row.kind.startswith("reminder"):
+        from lms.mail.reminders import reason_to_drop  # reminders build on this module
+
+        return reason_to_drop(row)
+    return None
+
+
+def _drop(outbox_id: int, reason: str) -> None:
+    db.session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id)
+        .values(dropped_at=clock.utcnow(), drop_reason=reason, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    uow.commit()
+    current_app.logger.info("mail: outbox %s not sent: %s", outbox_id, reason)
+
+
+def _deliver_claimed(outbox_id: int) -> tuple[str, str | None]:
+    """Send one claimed message: ``("sent", None)``, ``("failed", None)`` (kept for a retry)
+    or ``("dropped", reason)`` (no longer wanted; never sent)."""
     row = db.session.get(Outbox, outbox_id)
+    reason = _reason_to_drop(row)
+    if reason is not None:
+        _drop(outbox_id, reason)
+        return "dropped", reason
     msg = transport.build_message(
         outbox_id=row.id,
         recipient=row.recipient,
@@ -132,7 +167,7 @@ def _deliver_claimed(outbox_id: int) -> bool:
         html=row.body_html,
         unsubscribe_url=_unsubscribe_url(row),
     )
-    db.session.commit()  # hold no transaction open while talking to the mail server
+    uow.commit()  # hold no transaction open while talking to the mail server
     try:
         transport.deliver(msg, outbox_id=outbox_id)
     except Exception as exc:
@@ -148,9 +183,9 @@ def _deliver_claimed(outbox_id: int) -> bool:
             )
             .execution_options(synchronize_session=False)
         )
-        db.session.commit()
+        uow.commit()
         current_app.logger.warning("mail: outbox %s not sent: %s", outbox_id, error)
-        return False
+        return "failed", None
     values = {
         "attempts": Outbox.attempts + 1,
         "last_attempt_at": clock.utcnow(),
@@ -166,9 +201,9 @@ def _deliver_claimed(outbox_id: int) -> bool:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    uow.commit()
     db.session.expire_all()
-    return True
+    return "sent", None
 
 
 def send_now(outbox_id: int | None) -> bool:
@@ -182,7 +217,7 @@ def send_now(outbox_id: int | None) -> bool:
         db.session.rollback()
         current_app.logger.exception("mail: could not claim outbox %s", outbox_id)
         return False
-    return bool(won) and _deliver_claimed(outbox_id)
+    return bool(won) and _deliver_claimed(outbox_id)[0] == "sent"
 
 
 @dataclass
@@ -191,6 +226,11 @@ class FlushResult:
     failed: int = 0
     waiting: int = 0  # unsent and still to be retried (includes other senders' claims)
     given_up: int = 0  # unsent after MAIL_MAX_ATTEMPTS tries
+    dropped: Counter = field(default_factory=Counter)  # no longer wanted, by reason
+
+    @property
+    def dropped_total(self) -> int:
+        return sum(self.dropped.values())
 
 
 def flush() -> FlushResult:
@@ -203,13 +243,18 @@ def flush() -> FlushResult:
             break
         for outbox_id in ids:
             tried.add(outbox_id)
-            if _deliver_claimed(outbox_id):
+            outcome, reason = _deliver_claimed(outbox_id)
+            if outcome == "sent":
                 result.sent += 1
-            else:
+            elif outcome == "failed":
                 result.failed += 1
+            else:
+                result.dropped[reason] += 1
     limit = current_app.config["MAIL_MAX_ATTEMPTS"]
-    unsent = select(func.count(Outbox.id)).where(Outbox.sent_at.is_(None))
+    unsent = select(func.count(Outbox.id)).where(
+        Outbox.sent_at.is_(None), Outbox.dropped_at.is_(None)
+    )
     result.waiting = db.session.scalar(unsent.where(Outbox.attempts < limit)) or 0
     result.given_up = db.session.scalar(unsent.where(Outbox.attempts >= limit)) or 0
-    db.session.commit()
+    uow.commit()
     return result

@@ -9,7 +9,10 @@ however many hosts run the command at the same time.
 Nobody is reminded of an assignment that was cancelled, that they completed, that they may no
 longer see (suspended: consent withdrawn, expired or ended, patient discharged — the status
 rule of ``lms.assignments.status``),
-or when their account is inactive or has reminders turned off.
+or when their account is inactive or has reminders turned off. The same questions are asked
+again at the moment of sending (``reason_to_drop``): a reminder recorded before a withdrawal,
+a discharge or a completed reading, and not yet delivered (the mail server was down), is
+dropped instead of sent.
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from datetime import date, timedelta
 
 from flask import current_app
 
-from lms import clock
+from lms import clock, uow
 from lms.assignments import queries as assignment_q
 from lms.assignments import status as status_rules
 from lms.extensions import db
 from lms.mail import messages, outbox
-from lms.models import Assignment, User
+from lms.models import Assignment, Outbox, User
 
 SKIP_REASONS = {
     "already_sent": "already reminded",
@@ -34,6 +37,7 @@ SKIP_REASONS = {
     "reminders_off": "reminders turned off",
     "inactive": "account inactive",
     "no_more": "no more reminders for it",
+    "cancelled": "assignment cancelled",
 }
 
 
@@ -63,7 +67,34 @@ class ReminderRun:
                 line += f"; {d.given_up} given up after {current_app.config['MAIL_MAX_ATTEMPTS']}"
                 line += " tries"
             lines.append(line + ".")
+            if d.dropped_total:
+                parts = ", ".join(
+                    f"{n} {SKIP_REASONS.get(reason, reason)}"
+                    for reason, n in sorted(d.dropped.items())
+                )
+                lines.append(f"Not sent, no longer due: {d.dropped_total} ({parts}).")
         return "\n".join(lines)
+
+
+def reason_to_drop(row: Outbox) -> str | None:
+    """Asked just before a recorded reminder is sent: the reason (a ``SKIP_REASONS`` key) it
+    must not go out now, or None. The same rules as recording it: the one status rule, the
+    account, the reminder setting."""
+    user = db.session.get(User, row.user_id) if row.user_id is not None else None
+    if user is None or not user.active:
+        return "inactive"
+    if not user.reminders_enabled:
+        return "reminders_off"
+    if row.assignment_id is None:
+        return None  # recorded before reminders named their assignment; nothing to ask
+    status = assignment_q.status_now(row.assignment_id)
+    if status is None or status == status_rules.AssignmentStatus.CANCELLED:
+        return "cancelled"
+    if status in status_rules.DONE:
+        return "completed"
+    if status in status_rules.SUSPENDED:
+        return "no_access"
+    return None
 
 
 def stage_for(due_on: date, today: date) -> str | None:
@@ -130,12 +161,14 @@ def queue_reminders(today: date | None = None) -> ReminderRun:
                 run.skipped["already_sent"] += 1  # another host recorded it a moment ago
             else:
                 run.queued += 1
-            db.session.commit()
     return run
 
 
 def send_reminders(today: date | None = None) -> ReminderRun:
-    """Record today's reminders, then deliver everything unsent (earlier failures too)."""
+    """Record today's reminders and commit them (one unit of work: a run that fails midway
+    records none, and the next run records them all, each once), then deliver everything
+    unsent, earlier failures too."""
     run = queue_reminders(today)
+    uow.commit()
     run.delivery = outbox.flush()
     return run

@@ -3,6 +3,10 @@
 ``dedupe_key`` is unique, so the same message (an invitation, one reminder stage of one
 assignment) is recorded once however many workers or hosts try at the same moment; a failed
 send stays here with its error and is retried by ``flask mail flush`` or ``flask reminders send``.
+
+A reminder names its assignment, so that at the moment of sending it is asked again whether it
+is still due: one recorded before the patient withdrew consent or was discharged, and not yet
+delivered, is *dropped* (never sent, kept with the reason) instead of sent.
 """
 
 from __future__ import annotations
@@ -40,6 +44,14 @@ class Outbox(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
     # A sender claims a row until this time, so two senders never deliver it twice.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Reminders: the assignment they are about, asked again just before sending.
+    assignment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assignment.id", ondelete="SET NULL"), index=True
+    )
+    # Not sent, and never will be: no longer wanted when its turn came (why, in a word).
+    dropped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    drop_reason: Mapped[str | None] = mapped_column(String(40))
 
     def __repr__(self) -> str:
-        return f"<Outbox {self.id} {self.kind} {'sent' if self.sent_at else 'unsent'}>"
+        state = "sent" if self.sent_at else "dropped" if self.dropped_at else "unsent"
+        return f"<Outbox {self.id} {self.kind} {state}>"

@@ -115,6 +115,7 @@ class LiveServer:
 
             db.create_all()
             self.users = {email: user.id for email, user in demo.build(DEMO_PASSWORD).items()}
+            db.session.commit()
             db.session.remove()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = make_server(
