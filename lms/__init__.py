@@ -205,6 +205,10 @@ def _register_hooks(app: Flask) -> None:
 
     app.jinja_env.globals["status_label"] = assignment_status.label
     app.jinja_env.globals["status_tone"] = assignment_status.TONES.get
+    from lms.group_sessions import queries as session_queries
+
+    app.jinja_env.globals["attendance_label"] = session_queries.attendance_label
+    app.jinja_env.globals["attendance_choices"] = session_queries.ATTENDANCE_LABELS
 
     @app.context_processor
     def inject():

@@ -82,20 +82,41 @@ def caseload(user: User) -> Select:
     )
 
 
-def patient_for(user: User, patient_id: object) -> Patient:
+def patient_for(user: User, patient_id: object, *, audit: str | None = None) -> Patient:
     """The patient, if on this staff member's caseload; otherwise 404 (and a denied audit row,
-    so probing other patients' ids shows in the log). Under emergency access the grant is kept
-    in ``g.emergency_access`` for the page's banner and the audit rows."""
+    so probing other patients' ids shows in the log). ``audit`` names the view row to write
+    when access is given (``"patient.view"``): deciding access and recording it happen in one
+    call, so a page cannot show the patient and forget the row. Under emergency access the
+    grant is kept in ``g.emergency_access`` for the page's banner and the audit rows."""
+    from lms import audit as audit_log
+
     pid = parse_id(patient_id)
     patient = db.session.scalars(caseload(user).where(Patient.id == pid)).first()
     if patient is None:
-        from lms import audit
-
-        audit.record("patient.denied", actor=user, patient_id=pid, outcome="denied")
+        audit_log.record("patient.denied", actor=user, patient_id=pid, outcome="denied")
+        g.denial_recorded = True
         abort(404)
     if user.role == Role.ADMIN:
         g.emergency_access = emergency_grant(user, patient.id)
+    if audit is not None:
+        audit_log.record(audit, actor=user, subject=patient, patient_id=patient.id)
     return patient
+
+
+def record_denied(user: User, endpoint: str | None, view_args: dict | None) -> None:
+    """A signed-in person was answered 404 on a page that names a record (an id in its
+    address): one ``access.denied`` row with the route and the ids asked for (HIPAA
+    164.312(b)), unless the decision already wrote a more precise one (``patient.denied``).
+    Addresses without an id (a mistyped path) are not access decisions and write nothing."""
+    if g.get("denial_recorded") or not endpoint or not view_args:
+        return
+    asked = " ".join(f"{name}={str(value)[:40]}" for name, value in sorted(view_args.items()))
+    from lms import audit as audit_log
+
+    audit_log.record(
+        "access.denied", actor=user, outcome="denied", detail=f"route={endpoint} {asked}"
+    )
+    g.denial_recorded = True
 
 
 def emergency_grant(user: User, patient_id: int) -> EmergencyAccess | None:

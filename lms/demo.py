@@ -24,6 +24,7 @@ from lms.extensions import db
 from lms.learning import operations as learning
 from lms.models import (
     Assignment,
+    AttendanceStatus,
     CareTeamMember,
     Consent,
     FamilyLink,
@@ -192,7 +193,7 @@ def ensure_session(clinician: User, patients: list[Patient]) -> None:
     ).first()
     if exists is not None:
         return
-    statuses = ["present", "absent", "excused"]
+    statuses = list(AttendanceStatus)
     log_session(
         clinician,
         held_on=clock.today() - timedelta(days=7),

@@ -77,6 +77,17 @@ def render_error(code: int, message: str | None = None):
     )
 
 
+def _record_denied() -> None:
+    """Everything out of a person's reach is a 404; a signed-in person's 404 on an address
+    naming a record is audited as a denied access (``access.record_denied``)."""
+    from flask_login import current_user
+
+    from lms import access
+
+    if current_user.is_authenticated:
+        access.record_denied(current_user, request.endpoint, request.view_args)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -99,6 +110,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = error.code or 500
+        if code == 404:
+            _record_denied()
         if code not in _messages():
             code = 400 if 400 <= code < 500 else 500
         return render_error(code)

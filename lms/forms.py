@@ -6,11 +6,12 @@ import re
 import secrets
 from datetime import date
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField as _DateField
-from wtforms import HiddenField
-from wtforms.validators import Length, ValidationError
+from wtforms import HiddenField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, ValidationError
 
 # Dates people type: wide enough for any birth, signature or due date, narrow enough that
 # date arithmetic (a due date plus weeks, a filter's end plus a day) never leaves the calendar.
@@ -76,3 +77,45 @@ class OnceForm(BaseForm):
         super().__init__(*args, **kwargs)
         if not self.submit_token.data:
             self.submit_token.data = secrets.token_urlsafe(24)
+
+
+class StrongPassword:
+    """Every form that sets a password checks it with ``accounts.passwords.password_problems``
+    (length, not the email, not the program's name, not easy to guess), each reason shown
+    beside the field. The email it must not contain comes from the form's ``email_field``
+    when the person types it, else from ``form.password_email``, which the view sets to the
+    account's address."""
+
+    def __init__(self, email_field: str | None = None):
+        self.email_field = email_field
+
+    def __call__(self, form, field) -> None:
+        from lms.accounts.passwords import password_problems
+
+        if self.email_field is not None:
+            email = form[self.email_field].data or ""
+        else:
+            email = getattr(form, "password_email", "") or ""
+        problems = password_problems(
+            field.data or "", email=email, program_name=current_app.config["PROGRAM_NAME"]
+        )
+        if problems:
+            field.errors[:] = [*field.errors, *(str(p) for p in problems)]
+            raise StopValidation()
+
+
+PASSWORD_HINT = _l("At least 12 characters. A short sentence is easy to remember.")
+
+
+class NewPasswordFields:
+    """A new password typed twice, checked by ``StrongPassword`` (mixed into a form)."""
+
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(max=1024), StrongPassword()],
+        description=PASSWORD_HINT,
+    )
+    confirm = PasswordField(
+        _l("Type the new password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two don't match."))],
+    )

@@ -139,6 +139,7 @@ def test_discharge_ends_program_consents_and_the_withdraw_button(app, client):
     page = text_of(client.get(f"/clinic/patients/{patient.id}"))
     assert f"Ended at discharge {clock.today().isoformat()}" in page
     assert "Record withdrawal" not in page
+    assert "Record a new consent" not in page  # nobody to share with after discharge
     with app_context():
         consent = db.session.scalars(select(Consent)).one()
         assert consent.state() == "ended" and consent.end_reason == "discharge"
@@ -147,6 +148,13 @@ def test_discharge_ends_program_consents_and_the_withdraw_button(app, client):
             select(AuditEvent).where(AuditEvent.action == "consent.ended")
         ).all()
         assert [e.subject_id for e in ended] == [consent.id]
+
+    # The patient's own page says the same and offers no withdrawal either.
+    patient_client = app.test_client()
+    login(patient_client, own.email)
+    own_page = text_of(patient_client.get("/learn/family"))
+    assert "Consent ended when you left the program" in own_page
+    assert "Withdraw consent" not in own_page
 
     patient_browser = app.test_client()
     login(patient_browser, own.email)

@@ -162,3 +162,37 @@ def test_tampered_cookie_is_ignored(client):
     value = client.get_cookie(COOKIE).value
     client.set_cookie(COOKIE, value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB"))
     assert client.get("/auth/account").status_code == 302
+
+
+def test_every_new_password_form_refuses_the_account_email_beside_the_field(app, client):
+    """The account page and the emailed reset page check a new password with the same rule
+    (``lms.forms.StrongPassword``), against the account's own email, and change nothing."""
+    from lms.accounts.passwords import verify_password
+    from lms.mail.tokens import reset_token
+
+    user = make_user("family", email="river.stone@example.org")
+    with_email = "river.stone quietly walks home"
+    login(client, user.email)
+    changed = post_form(
+        client,
+        "/auth/security",
+        {
+            "pw-current_password": PASSWORD,
+            "pw-new_password": with_email,
+            "pw-confirm": with_email,
+            "pw-submit": "x",
+        },
+    )
+    assert changed.status_code == 200
+    assert "use your email address in your password" in text_of(changed)
+    assert 'id="pw-new_password-error"' in changed.get_data(as_text=True)
+    logout(client)
+    with app.app_context():
+        token = reset_token(db.session.get(User, user.id))
+    reset = post_form(
+        client, f"/auth/reset/{token}", {"new_password": with_email, "confirm": with_email}
+    )
+    assert reset.status_code == 200
+    assert "use your email address in your password" in text_of(reset)
+    with app.app_context():
+        assert verify_password(db.session.get(User, user.id).password_hash, PASSWORD)

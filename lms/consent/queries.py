@@ -13,6 +13,8 @@ from lms.extensions import db
 from lms.models import (
     Consent,
     FamilyLink,
+    LinkState,
+    Patient,
 )
 
 
@@ -69,10 +71,18 @@ class Standing:
 
     state: str  # in_force | withdrawn | expired | ended | replaced | none
     since: date | None = None
+    until: date | None = None  # in force: its expiry date, if it has one
+    until_discharge: bool = False  # in force: it ends when the patient leaves the program
 
     @property
     def in_force(self) -> bool:
         return self.state == "in_force"
+
+    @property
+    def tone(self) -> str:
+        """The badge colour: in force is good news; withdrawn, expired or none asks for
+        attention; ended at discharge or replaced is history."""
+        return _STANDING_TONES[self.state]
 
     @property
     def label(self) -> str:
@@ -84,6 +94,16 @@ class Standing:
         )
 
 
+_STANDING_TONES = {
+    "in_force": "ok",
+    "withdrawn": "bad",
+    "expired": "bad",
+    "ended": "muted",
+    "replaced": "muted",
+    "none": "bad",
+}
+
+
 def standing(consent: Consent | None, today: date | None = None) -> Standing:
     """The standing that ``consent`` (a family member's current one, from
     ``current_consents``) gives them today."""
@@ -91,7 +111,9 @@ def standing(consent: Consent | None, today: date | None = None) -> Standing:
         return Standing("none")
     state = consent.state(today or clock.today())
     if state == "active":
-        return Standing("in_force")
+        return Standing(
+            "in_force", until=consent.expires_on, until_discharge=consent.ends_at_discharge
+        )
     if state == "withdrawn":
         return Standing("withdrawn", clock.aware(consent.revoked_at).date())
     if state == "expired":
@@ -99,3 +121,39 @@ def standing(consent: Consent | None, today: date | None = None) -> Standing:
     if state == "ended":
         return Standing("ended", clock.aware(consent.ended_at).date())
     return Standing(state)
+
+
+@dataclass(frozen=True)
+class FamilyConsent:
+    """One family member of a patient, their current consent, and what may be done about it
+    now. The patient's own page and the clinician's patient page both read these flags."""
+
+    link: FamilyLink
+    consent: Consent | None  # the one in force, else the latest (history), else None
+    standing: Standing
+    may_withdraw: bool  # a consent is in force: its withdrawal may be recorded
+    may_record: bool  # none in force and the patient is still in the program: a new one may be
+
+
+def family_consents(patient: Patient, today: date | None = None) -> list[FamilyConsent]:
+    """Every family member of ``patient`` with their consent standing (one query for the
+    consents). After discharge nothing is in force that could be withdrawn, and no new
+    consent may be recorded."""
+    today = today or clock.today()
+    current = current_consents(patient.id)
+    rows = []
+    for link in patient.family_links:
+        consent = current.get(link.id)
+        where = standing(consent, today)
+        rows.append(
+            FamilyConsent(
+                link=link,
+                consent=consent,
+                standing=where,
+                may_withdraw=where.in_force,
+                may_record=not where.in_force
+                and patient.is_active
+                and link.state != LinkState.REMOVED,
+            )
+        )
+    return rows

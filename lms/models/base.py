@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, String, TypeDecorator
 
 from lms import clock
 
@@ -26,3 +27,25 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect):
         return clock.aware(value)
+
+
+class StrEnumColumn(TypeDecorator):
+    """A ``StrEnum`` stored as its plain text value (VARCHAR, so the schema and existing
+    rows are unchanged). Reads give the enum member; writing a value the enum does not know
+    is refused before it reaches the database, so a typo cannot store an attendance of
+    "presnt" that every count would silently skip."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_type: type[enum.StrEnum], length: int):
+        super().__init__(length)
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return self.enum_type(value).value  # ValueError for anything the enum does not know
+
+    def process_result_value(self, value, dialect):
+        return self.enum_type(value) if value is not None else None

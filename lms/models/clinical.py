@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms import clock
 from lms.extensions import db
-from lms.models.base import UTCDateTime
+from lms.models.base import StrEnumColumn, UTCDateTime
 from lms.models.user import User
 
 
@@ -48,7 +48,9 @@ class Patient(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     display_name: Mapped[str] = mapped_column(String(120))
     record_number: Mapped[str | None] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(16), default=PatientStatus.ACTIVE, index=True)
+    status: Mapped[PatientStatus] = mapped_column(
+        StrEnumColumn(PatientStatus, 16), default=PatientStatus.ACTIVE, index=True
+    )
     enrolled_on: Mapped[date] = mapped_column(Date)
     discharged_on: Mapped[date | None] = mapped_column(Date)
     # The patient's own login, if they have one (role "patient").
@@ -99,8 +101,12 @@ class FamilyLink(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     display_name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254))
-    relationship_kind: Mapped[str] = mapped_column("relationship", String(20))
-    state: Mapped[str] = mapped_column(String(16), default=LinkState.INVITED)
+    relationship_kind: Mapped[Relationship] = mapped_column(
+        "relationship", StrEnumColumn(Relationship, 20)
+    )
+    state: Mapped[LinkState] = mapped_column(
+        StrEnumColumn(LinkState, 16), default=LinkState.INVITED
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
 
     patient: Mapped[Patient] = relationship(back_populates="family_links")

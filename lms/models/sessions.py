@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms import clock
 from lms.extensions import db
-from lms.models.base import UTCDateTime
+from lms.models.base import StrEnumColumn, UTCDateTime
 from lms.models.user import User
 
 
@@ -40,6 +40,10 @@ class EducationSession(db.Model):
         back_populates="session", cascade="all, delete-orphan"
     )
 
+    @property
+    def present_count(self) -> int:
+        return sum(1 for row in self.attendance if row.status == AttendanceStatus.PRESENT)
+
 
 class SessionModule(db.Model):
     """A module covered in a session, by slug (content is never a foreign key)."""
@@ -68,6 +72,6 @@ class Attendance(db.Model):
     patient_id: Mapped[int] = mapped_column(
         ForeignKey("patient.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[AttendanceStatus] = mapped_column(StrEnumColumn(AttendanceStatus, 16))
 
     session: Mapped[EducationSession] = relationship(back_populates="attendance")

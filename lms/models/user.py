@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lms import clock
 from lms.extensions import db
-from lms.models.base import UTCDateTime
+from lms.models.base import StrEnumColumn, UTCDateTime
 
 
 class Role(enum.StrEnum):
@@ -36,7 +36,7 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
     display_name: Mapped[str] = mapped_column(String(120))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(StrEnumColumn(Role, 16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(8))

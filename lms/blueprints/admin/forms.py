@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from lms.forms import BaseForm, DateField, OnceForm
+from lms.forms import BaseForm, DateField, OnceForm, StrongPassword
 from lms.inputs import MAX_ID
 from lms.models import Role
 
@@ -79,7 +79,7 @@ class StaffForm(OnceForm):
     )
     password = PasswordField(
         _l("Initial password"),
-        validators=[DataRequired(), Length(max=1024)],
+        validators=[DataRequired(), Length(max=1024), StrongPassword(email_field="email")],
         description=_l(
             "At least 12 characters. Give it to the person privately; they can change it "
             "under “My account”."

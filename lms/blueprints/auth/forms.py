@@ -13,9 +13,9 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, Length
 
-from lms.forms import UNSAVEABLE, BaseForm
+from lms.forms import UNSAVEABLE, BaseForm, NewPasswordFields
 
 MAX_NEXT_LENGTH = 2048
 
@@ -35,18 +35,9 @@ class LoginForm(BaseForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class ChangePasswordForm(BaseForm):
+class ChangePasswordForm(NewPasswordFields, BaseForm):
     current_password = PasswordField(
         _l("Current password"), validators=[DataRequired(), Length(max=1024)]
-    )
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(), Length(max=1024)],
-        description=_l("At least 12 characters. A short sentence is easy to remember."),
-    )
-    confirm = PasswordField(
-        _l("Type the new password again"),
-        validators=[DataRequired(), EqualTo("new_password", message=_l("The two don't match."))],
     )
     submit = SubmitField(_l("Change password"))
 
@@ -73,16 +64,7 @@ class ForgotPasswordForm(BaseForm):
     submit = SubmitField(_l("Send me a link"))
 
 
-class ResetPasswordForm(BaseForm):
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(), Length(max=1024)],
-        description=_l("At least 12 characters. A short sentence is easy to remember."),
-    )
-    confirm = PasswordField(
-        _l("Type the new password again"),
-        validators=[DataRequired(), EqualTo("new_password", message=_l("The two don't match."))],
-    )
+class ResetPasswordForm(NewPasswordFields, BaseForm):
     submit = SubmitField(_l("Set new password"))
 
 

@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from lms import audit, security, uow
 from lms.accounts import mfa as mfa_rules
 from lms.accounts import services, throttle
-from lms.accounts.passwords import password_problems, verify_password
+from lms.accounts.passwords import verify_password
 from lms.blueprints.auth.forms import (
     ActionForm,
     ChangePasswordForm,
@@ -299,6 +299,7 @@ def security_page():
     guesses count toward the same limit as the confirm page."""
     user = current_user._get_current_object()
     pw = ChangePasswordForm(prefix="pw")
+    pw.password_email = user.email
     action = ActionForm(prefix="mfa")
     em = EmailChangeForm(prefix="em")
     if request.method == "POST" and "em-submit" in request.form and em.validate():
@@ -326,18 +327,10 @@ def security_page():
             )
             pw.current_password.errors.append(_("That is not your current password."))
         else:
-            problems = password_problems(
-                pw.new_password.data,
-                email=user.email,
-                program_name=current_app.config["PROGRAM_NAME"],
-            )
-            if problems:
-                pw.new_password.errors.extend(problems)
-            else:
-                services.change_password(user, pw.new_password.data)
-                security.start_session(user)  # this browser stays signed in; no other one
-                flash(_("Your password was changed. Other devices have been signed out."))
-                return redirect(url_for("auth.security"))
+            services.change_password(user, pw.new_password.data)
+            security.start_session(user)  # this browser stays signed in; no other one
+            flash(_("Your password was changed. Other devices have been signed out."))
+            return redirect(url_for("auth.security"))
     if request.method == "POST" and "mfa-off" in request.form and action.validate():
         if mfa_rules.required_for(user):
             flash(_("Staff accounts must use two-step sign-in."), "error")
@@ -434,19 +427,12 @@ def reset(token: str):
     if user is None:
         return render_template("auth/reset.html", form=None, invalid=True), 400
     form = ResetPasswordForm()
+    form.password_email = user.email
     if form.validate_on_submit():
-        problems = password_problems(
-            form.new_password.data,
-            email=user.email,
-            program_name=current_app.config["PROGRAM_NAME"],
-        )
-        if problems:
-            form.new_password.errors.extend(problems)
-        else:
-            services.reset_password(user, form.new_password.data)
-            end_this_session()  # whoever was signed in here signs in again, as this user
-            flash(_("Your new password is set, and you were signed out everywhere. Sign in now."))
-            return redirect(url_for("auth.login"))
+        services.reset_password(user, form.new_password.data)
+        end_this_session()  # whoever was signed in here signs in again, as this user
+        flash(_("Your new password is set, and you were signed out everywhere. Sign in now."))
+        return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form, invalid=False)
 
 

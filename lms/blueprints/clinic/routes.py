@@ -50,6 +50,7 @@ from lms.models import (
     Invitation,
     LinkState,
     Patient,
+    PatientStatus,
     User,
 )
 from lms.models.clinical import DEFAULT_DISCLOSURE, DEFAULT_PURPOSE, DEFAULT_REVOCATION
@@ -88,7 +89,8 @@ def caseload():
     pages = max(1, -(-len(rows) // PER_PAGE))
     page = min(page, pages)
     shown = rows[(page - 1) * PER_PAGE : page * PER_PAGE]
-    html = render_template(
+    audit.record("caseload.view", detail=f"{len(shown)} families shown")
+    return render_template(
         "clinic/caseload.html",
         rows=shown,
         total=len(rows),
@@ -99,13 +101,6 @@ def caseload():
         sort=sort,
         library=get_library(),
     )
-    _audit_after_render("caseload.view", detail=f"{len(shown)} families shown")
-    return html
-
-
-def _audit_after_render(action: str, **kwargs) -> None:
-    """Audit the page just rendered (the request commits it with everything else)."""
-    audit.record(action, **kwargs)
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
@@ -134,8 +129,7 @@ def _patient_page_data(patient: Patient) -> dict:
     return {
         "attendance": attendance,
         "attendance_rate": attendance_rate,
-        "links": patient.family_links,
-        "consent_by_link": consent_q.current_consents(patient.id),
+        "family": consent_q.family_consents(patient, today),
         "assignments": assignment_q.for_patient(patient.id, today),
         "today": today,
         "library": get_library(),
@@ -145,10 +139,8 @@ def _patient_page_data(patient: Patient) -> dict:
 @bp.route("/patients/<patient_id>")
 def patient(patient_id: str):
     """404 unless the patient is on the clinician's caseload. Audited."""
-    patient = access.patient_for(_me(), patient_id)
-    html = _render_patient(patient, FamilyMemberForm())
-    _audit_after_render("patient.view", subject=patient, patient_id=patient.id)
-    return html
+    patient = access.patient_for(_me(), patient_id, audit="patient.view")
+    return _render_patient(patient, FamilyMemberForm())
 
 
 def _render_patient(patient: Patient, family_form: FamilyMemberForm) -> str:
@@ -238,9 +230,8 @@ def new_consent(patient_id: str):
         else:
             flash(_("Consent recorded."))
             return redirect(url_for("clinic.patient", patient_id=patient.id))
-    html = render_template("clinic/consent_form.html", patient=patient, form=form)
-    _audit_after_render("consent.form_view", subject=patient, patient_id=patient.id)
-    return html
+    audit.record("consent.form_view", subject=patient, patient_id=patient.id)
+    return render_template("clinic/consent_form.html", patient=patient, form=form)
 
 
 def _consent_of(patient: Patient, consent_id: str) -> Consent:
@@ -294,11 +285,10 @@ def invite(patient_id: str):
             form.family_link.errors = [str(exc)]
         else:
             return _show_invitation(patient, new)
-    html = render_template(
+    audit.record("invite.form_view", subject=patient, patient_id=patient.id)
+    return render_template(
         "clinic/invite.html", patient=patient, form=form, no_consent=no_consent, waiting=waiting
     )
-    _audit_after_render("invite.form_view", subject=patient, patient_id=patient.id)
-    return html
 
 
 # A new invitation's link is shown once, on the page the form leads to: it waits in the
@@ -422,9 +412,8 @@ def assign(patient_id: str):
             else:
                 flash(_("%(n)d assignments created.", n=created))
                 return redirect(url_for("clinic.patient", patient_id=patient.id))
-    html = render_template("clinic/assign.html", patient=patient, form=form)
-    _audit_after_render("assignment.form_view", subject=patient, patient_id=patient.id)
-    return html
+    audit.record("assignment.form_view", subject=patient, patient_id=patient.id)
+    return render_template("clinic/assign.html", patient=patient, form=form)
 
 
 @bp.route("/assignments/<assignment_id>/cancel", methods=["POST"])
@@ -466,7 +455,8 @@ def learner(patient_id: str, learner_id: str):
         abort(404)
     person, relationship = found
     assignments, progress, attempts = insight.learner_detail(patient, person.id)
-    html = render_template(
+    audit.record("learner.view", subject=person, patient_id=patient.id)
+    return render_template(
         "clinic/learner.html",
         patient=patient,
         person=person,
@@ -477,8 +467,6 @@ def learner(patient_id: str, learner_id: str):
         library=get_library(),
         today=clock.today(),
     )
-    _audit_after_render("learner.view", subject=person, patient_id=patient.id)
-    return html
 
 
 @bp.route("/items")
@@ -493,7 +481,8 @@ def items():
     module, rows = insight.item_analysis(_me(), slug) if slug else (None, [])
     if slug and module is None:
         abort(404)
-    html = render_template(
+    audit.record("items.view", detail=f"module={slug}")
+    return render_template(
         "clinic/items.html",
         module=module,
         rows=rows,
@@ -501,17 +490,14 @@ def items():
         library=library,
         modules=[m for m in library.modules() if m.quiz],
     )
-    _audit_after_render("items.view", detail=f"module={slug}")
-    return html
 
 
 @bp.route("/sessions")
 def sessions():
     """Education sessions this clinician logged (admins: all)."""
     rows = db.session.scalars(session_q.sessions_visible(_me())).all()
-    html = render_template("clinic/sessions.html", sessions=rows, library=get_library())
-    _audit_after_render("sessions.view", detail=f"{len(rows)} sessions")
-    return html
+    audit.record("sessions.view", detail=f"{len(rows)} sessions")
+    return render_template("clinic/sessions.html", sessions=rows, library=get_library())
 
 
 def _session_form() -> SessionForm:
@@ -525,7 +511,9 @@ def _session_form() -> SessionForm:
 def new_session():
     """Log a group education session and its attendance (caseload patients only)."""
     patients = db.session.scalars(
-        access.caseload(_me()).where(Patient.status == "active").order_by(Patient.display_name)
+        access.caseload(_me())
+        .where(Patient.status == PatientStatus.ACTIVE)
+        .order_by(Patient.display_name)
     ).all()
     form = _session_form()
     if request.method == "GET":
@@ -534,10 +522,9 @@ def new_session():
     attendance = {}
     errors = []
     if request.method == "POST":
-        allowed = {"present", "absent", "excused", ""}
         for patient in patients:
             value = request.form.get(f"attendance-{patient.id}", "")
-            if value not in allowed:
+            if value and value not in session_q.ATTENDANCE_VALUES:
                 errors.append(_("Choose present, absent or excused."))
                 value = ""
             attendance[patient.id] = value
@@ -556,15 +543,14 @@ def new_session():
             )
             flash(_("Session saved."))
             return redirect(url_for("clinic.session_detail", session_id=session_row.id))
-    html = render_template(
+    audit.record("session.form_view", detail=f"{len(patients)} patients listed")
+    return render_template(
         "clinic/session_form.html",
         form=form,
         patients=patients,
         attendance=attendance,
         errors=errors,
     )
-    _audit_after_render("session.form_view", detail=f"{len(patients)} patients listed")
-    return html
 
 
 @bp.route("/sessions/<session_id>")
@@ -575,11 +561,10 @@ def session_detail(session_id: str):
     if row is None:
         abort(404)
     visible = {p.id: p for p in db.session.scalars(access.caseload(_me()))}
-    html = render_template(
+    audit.record("session.view", subject=row, detail=f"{len(row.attendance)} attendance")
+    return render_template(
         "clinic/session_detail.html", session=row, library=get_library(), patients=visible
     )
-    _audit_after_render("session.view", subject=row, detail=f"{len(row.attendance)} attendance")
-    return html
 
 
 def _csv_response(rows, name: str):
@@ -596,11 +581,10 @@ def _csv_response(rows, name: str):
 def reports():
     """A printable report of the caseload's progress."""
     rows = insight.report_rows(_me())
-    html = render_template(
+    audit.record("report.view", detail=f"{len(rows)} rows")
+    return render_template(
         "clinic/report.html", rows=rows, header=insight.REPORT_HEADER, patient=None
     )
-    _audit_after_render("report.view", detail=f"{len(rows)} rows")
-    return html
 
 
 @bp.route("/reports/caseload.csv")
@@ -630,13 +614,11 @@ def patient_csv(patient_id: str):
 @bp.route("/patients/<patient_id>/report")
 def patient_report(patient_id: str):
     """A printable report of one patient's family."""
-    patient = access.patient_for(_me(), patient_id)
+    patient = access.patient_for(_me(), patient_id, audit="report.view")
     rows = insight.report_rows(_me(), patient.id)
-    html = render_template(
+    return render_template(
         "clinic/report.html", rows=rows, header=insight.REPORT_HEADER, patient=patient
     )
-    _audit_after_render("report.view", subject=patient, patient_id=patient.id)
-    return html
 
 
 @bp.route("/reports/program")

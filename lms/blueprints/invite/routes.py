@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from lms.accounts.passwords import password_problems
 from lms.extensions import db, limiter
-from lms.forms import BaseForm
+from lms.forms import PASSWORD_HINT, BaseForm, StrongPassword
 from lms.invitations import operations as invitation_ops
 from lms.models import User
 from lms.problems import InvitationProblem
@@ -33,8 +32,8 @@ class AcceptForm(BaseForm):
     )
     password = PasswordField(
         _l("Choose a password"),
-        validators=[DataRequired(), Length(max=1024)],
-        description=_l("At least 12 characters. A short sentence is easy to remember."),
+        validators=[DataRequired(), Length(max=1024), StrongPassword(email_field="email")],
+        description=PASSWORD_HINT,
     )
     confirm = PasswordField(
         _l("Type the password again"),
@@ -82,26 +81,18 @@ def accept(token: str):
         )
     form = AcceptForm()
     if form.validate_on_submit():
-        problems = password_problems(
-            form.password.data,
-            email=form.email.data,
-            program_name=current_app.config["PROGRAM_NAME"],
-        )
-        if problems:
-            form.password.errors = [*form.password.errors, *problems]
+        try:
+            user = invitation_ops.accept_invitation(
+                token,
+                email=form.email.data,
+                display_name=form.display_name.data,
+                password=form.password.data,
+                existing=None,
+            )
+        except InvitationProblem as exc:
+            form.email.errors = [*form.email.errors, str(exc)]
         else:
-            try:
-                user = invitation_ops.accept_invitation(
-                    token,
-                    email=form.email.data,
-                    display_name=form.display_name.data,
-                    password=form.password.data,
-                    existing=None,
-                )
-            except InvitationProblem as exc:
-                form.email.errors = [*form.email.errors, str(exc)]
-            else:
-                start_session(user)
-                flash(_("Welcome! Your account is ready."))
-                return redirect(url_for("learn.index"))
+            start_session(user)
+            flash(_("Welcome! Your account is ready."))
+            return redirect(url_for("learn.index"))
     return render_template("invite/accept.html", form=form)

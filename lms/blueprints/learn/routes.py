@@ -136,9 +136,7 @@ def family():
     return render_template(
         "learn/family.html",
         patient=patient,
-        links=patient.family_links,
-        current=consent_q.current_consents(patient.id),
-        today=clock.today(),
+        family=consent_q.family_consents(patient),
         form=SectionForm(),
     )
 
