@@ -110,6 +110,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     babel.init_app(app, locale_selector=select_locale)
     _install_request_cached_gettext(app)
+    # Flask-Limiter keeps the first app's key prefix for good (``_key_prefix or config``):
+    # each app's own RATELIMIT_KEY_PREFIX must decide where its counts live, or two programs
+    # (or two test runs) sharing one Redis would count each other's sign-ins.
+    limiter._key_prefix = app.config["RATELIMIT_KEY_PREFIX"]
     limiter.init_app(app)
     production = app.config["LMS_ENV"] == "production"
     talisman.init_app(

@@ -60,6 +60,8 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Several programs (or a staging copy) may share one Redis: each counts under its own.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX") or "lms",
         "PROGRAM_NAME": os.environ.get("PROGRAM_NAME", PROGRAM_NAME),
         "COURSES_DIR": os.environ.get("COURSES_DIR")
         or str(Path(__file__).resolve().parent.parent / "courses"),

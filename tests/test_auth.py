@@ -208,3 +208,9 @@ def test_limits_are_shared_across_workers_through_redis(make_app):
     assert login(client_b, "x2@example.org", "wrong password").status_code == 200
     assert login(client_a, "x3@example.org", "wrong password").status_code == 429
     assert login(client_b, "x4@example.org", "wrong password").status_code == 429
+    # Counted under this app's own key prefix, whichever app this process made first: a
+    # program sharing the Redis (or another test run) never counts these sign-ins.
+    import redis
+
+    keys = redis.Redis.from_url(url).keys(f"LIMITS:LIMITER/{shared['RATELIMIT_KEY_PREFIX']}/*")
+    assert keys, "the limiter ignored RATELIMIT_KEY_PREFIX"

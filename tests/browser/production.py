@@ -82,6 +82,8 @@ class GunicornApp:
             "DATABASE_URL": f"sqlite:///{self.tmp / 'prod.sqlite3'}",
             "SITE_URL": site_url,
             "REDIS_URL": REDIS_URL,
+            # Counts of its own: other servers of this run sign in from 127.0.0.1 too.
+            "RATELIMIT_KEY_PREFIX": "lms-https-" + secrets.token_hex(6),
             "TRUSTED_PROXIES": str(proxies),
             "MAIL_DIR": str(self.tmp / "mail"),
             "COURSES_DIR": str(ROOT / "courses"),
