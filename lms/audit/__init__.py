@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import g, has_request_context, request
 from flask_login import current_user
 
@@ -13,6 +15,15 @@ def client_ip() -> str | None:
     if not has_request_context():
         return None
     return request.remote_addr
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _storable(text: str) -> str:
+    """Details can quote what someone sent (an id typed into an address): control characters
+    become "?", since PostgreSQL refuses NUL and a log line should not hold the others."""
+    return _CONTROL.sub("?", text)
 
 
 def record(
@@ -53,7 +64,7 @@ def record(
         patient_id=patient_id,
         outcome=outcome,
         ip=client_ip(),
-        detail=(detail[:500] if detail else None),
+        detail=(_storable(detail)[:500] if detail else None),
     )
     db.session.add(event)
     return event
