@@ -342,7 +342,8 @@ def item_analysis(user: User, slug: str):
             for index in (int(c) for c in chosen.split(",") if c != ""):
                 if 0 <= index < len(question.choices):
                     labels.append(question.choices[index].text)
-            top_wrong = " + ".join(labels) or "(no answer)"
+            joiner = " → " if question.is_ordering else " + "  # options by id, not by place
+            top_wrong = joiner.join(labels) or "(no answer)"
         rows.append(
             ItemRow(number, question.id, question.prompt, answered, right, top_wrong, top_count)
         )

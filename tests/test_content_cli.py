@@ -67,7 +67,9 @@ def test_python_m_check_fails_on_a_broken_tree(tmp_path: Path) -> None:
     result = run_module(tmp_path)
     assert result.returncode == 1, result.stderr
     assert f"courses/family/understanding-triggers.md{TITEL}" in result.stdout
-    assert result.stdout.rstrip().endswith("average reading grade 0.2")
+    assert result.stdout.rstrip().endswith(
+        "average reading grade 0.2; a no-reading guesser passes 0 of 3 checks (mean 40%)"
+    )
     assert "1 error" in result.stdout.splitlines()[-1]
 
 

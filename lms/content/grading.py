@@ -6,17 +6,23 @@ Rules
 * ``multiple``: correct when the chosen set *equals* the set of correct choices. There is no
   partial credit: with partial credit, ticking every box would earn marks without knowing
   anything.
+* ``ordering``: correct when every step is in its place. The answer is the sequence of step
+  ids (file order is the right order) as the learner put them; feedback goes to each step,
+  saying whether it is where it belongs.
 * Score = correct questions / all questions (0..1). Passed = score >= the quiz's pass mark,
   compared with a small tolerance so 4/5 passes a 0.8 mark despite floating point.
 * Every question must be answered; a form that skips one is sent back with a message rather
   than graded as wrong, so a mis-tap never costs a family member an attempt.
 
-Submissions come from a form (``q-<question id>`` fields whose values are choice indexes) and
-may be forged, so ``parse_answers`` validates everything before ``grade_quiz`` sees it.
+Submissions come from a form (``q-<question id>`` fields whose values are choice indexes, an
+option's id whatever order it was shown in; for ordering, one value per position, in order)
+and may be forged, so ``parse_answers`` validates everything before ``grade_quiz`` sees it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -34,9 +40,13 @@ class AnswerError(ValueError):
         self.message = message
 
 
+Answer = frozenset[int] | tuple[int, ...]  # chosen options; for ordering, the sequence
+
+
 @dataclass(frozen=True, slots=True)
 class FeedbackEntry:
-    """Feedback for one choice the learner picked, or a correct one they missed."""
+    """Feedback for one choice the learner picked, or a correct one they missed; for an
+    ordering question, for each step as placed (``correct``: it is in its place)."""
 
     index: int
     text: str
@@ -48,9 +58,15 @@ class FeedbackEntry:
 @dataclass(frozen=True, slots=True)
 class QuestionResult:
     question_id: str
-    chosen: frozenset[int]
+    chosen: Answer
     correct: bool
     feedback: tuple[FeedbackEntry, ...]
+
+    @property
+    def stored(self) -> str:
+        """How the answer is kept: option ids, ascending; for ordering, in the learner's order."""
+        values = self.chosen if isinstance(self.chosen, tuple) else sorted(self.chosen)
+        return ",".join(str(i) for i in values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +82,52 @@ class GradeResult:
         return round(self.score * 100)
 
 
+def shown_order(question: Question, seed: str) -> tuple[int, ...]:
+    """The order this attempt shows the options in (option ids, i.e. file positions).
+
+    Derived from the attempt's one-time form token, so the page shows the same order when it
+    comes back with a message, the attempt records exactly what the learner saw, and two
+    attempts differ. A position in the list then tells nothing: the right answer is never
+    "never the first one". True/false keeps its fixed order (``Question.shuffled``).
+    """
+    order = list(range(len(question.choices)))
+    if question.shuffled and len(order) > 1:
+        digest = hashlib.sha256(f"{seed}\x1f{question.id}".encode()).digest()
+        # Not security: a fair shuffle, reproducible from the token.
+        random.Random(digest).shuffle(order)  # noqa: S311  # nosec B311
+        if question.is_ordering and order == sorted(order):
+            order.reverse()  # steps already in their right order would give the answer away
+    return tuple(order)
+
+
 def field_name(question: Question) -> str:
     """The form field that carries this question's answer."""
     return f"{FIELD_PREFIX}{question.id}"
 
 
-def is_correct(question: Question, chosen: frozenset[int]) -> bool:
-    """Exact match for every type; for single/true_false that means the one right choice."""
-    return chosen == question.correct_indices
+def is_correct(question: Question, chosen: Answer) -> bool:
+    """Exact match for every type; for single/true_false that means the one right choice;
+    for ordering, every step in its place."""
+    if question.is_ordering:
+        return tuple(chosen) == tuple(range(len(question.choices)))
+    return frozenset(chosen) == question.correct_indices
 
 
-def _feedback(question: Question, chosen: frozenset[int]) -> tuple[FeedbackEntry, ...]:
-    """Feedback on every chosen choice, plus on correct ones missed (they teach most)."""
+def _feedback(question: Question, chosen: Answer) -> tuple[FeedbackEntry, ...]:
+    """Feedback on every chosen choice, plus on correct ones missed (they teach most); for
+    ordering, on every step in the order the learner put them."""
+    if question.is_ordering:
+        return tuple(
+            FeedbackEntry(
+                step,
+                question.choices[step].feedback,
+                question.choices[step].feedback_html,
+                True,
+                step == position,
+            )
+            for position, step in enumerate(chosen)
+        )
+    chosen = frozenset(chosen)
     shown = sorted(chosen | question.correct_indices)
     return tuple(_entry(i, question.choices[i], i in chosen) for i in shown)
 
@@ -86,11 +136,15 @@ def _entry(index: int, choice: Choice, chosen: bool) -> FeedbackEntry:
     return FeedbackEntry(index, choice.feedback, choice.feedback_html, chosen, choice.correct)
 
 
-def grade_quiz(quiz: Quiz, answers: Mapping[str, frozenset[int]]) -> GradeResult:
+def grade_quiz(quiz: Quiz, answers: Mapping[str, Answer]) -> GradeResult:
     """Grade validated answers (see ``parse_answers``); a missing answer counts as wrong."""
     results = []
     for question in quiz.questions:
-        chosen = frozenset(answers.get(question.id, frozenset()))
+        given = answers.get(question.id)
+        if question.is_ordering:
+            chosen: Answer = tuple(given) if given is not None else ()
+        else:
+            chosen = frozenset(given or ())
         results.append(
             QuestionResult(
                 question_id=question.id,
@@ -116,13 +170,33 @@ def _values(raw: str | Iterable[str]) -> list[str]:
     return [raw] if isinstance(raw, str) else list(raw)
 
 
-def parse_answers(quiz: Quiz, form: Mapping[str, Iterable[str]]) -> dict[str, frozenset[int]]:
+def _ordering(question: Question, values: list[str], number: int) -> tuple[int, ...] | None:
+    """One step per position, each step once; None when nothing was chosen yet."""
+    texts = [value.strip() for value in values]
+    if not any(texts):
+        return None
+    size = len(question.choices)
+    valid = all(t.isascii() and t.isdigit() and int(t) < size for t in texts if t)
+    if len(texts) != size or not valid:
+        raise AnswerError(
+            f"Question {number} has an answer that is not one of its steps. "
+            "Please reload the page and answer again."
+        )
+    if "" in texts:
+        raise AnswerError(f"Question {number}: choose a step for every place.")
+    sequence = tuple(int(t) for t in texts)
+    if len(set(sequence)) != size:
+        raise AnswerError(f"Question {number}: use each step once.")
+    return sequence
+
+
+def parse_answers(quiz: Quiz, form: Mapping[str, Iterable[str]]) -> dict[str, Answer]:
     """Turn posted ``q-<id>`` fields into answers, or raise ``AnswerError`` saying what's wrong.
 
     Fields not starting with ``q-`` (the CSRF token, the submit button) are ignored.
     """
     by_id = {question.id: question for question in quiz.questions}
-    answers: dict[str, frozenset[int]] = {}
+    answers: dict[str, Answer] = {}
     for name, raw in form.items():
         if not name.startswith(FIELD_PREFIX):
             continue
@@ -134,6 +208,11 @@ def parse_answers(quiz: Quiz, form: Mapping[str, Iterable[str]]) -> dict[str, fr
                 "Please reload the page and answer again."
             )
         number = quiz.questions.index(question) + 1
+        if question.is_ordering:
+            sequence = _ordering(question, _values(raw), number)
+            if sequence is not None:
+                answers[question.id] = sequence
+            continue
         chosen: set[int] = set()
         for value in _values(raw):
             text = value.strip()

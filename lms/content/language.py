@@ -238,6 +238,16 @@ def find_stigmatising_terms(text: str) -> list[TermHit]:
 
 
 _URL_IN_LINK = re.compile(r"\]\(([^)]*)\)")
+_WORDS_TO_AVOID = re.compile(r"<del>(.*?)</del>", re.IGNORECASE | re.DOTALL)
+
+
+def blank_words_to_avoid(markdown_text: str) -> str:
+    """Blank what is marked as a word to avoid (``<del>addict</del>``, shown struck through),
+    keeping offsets and line numbers: a table that teaches "instead of <del>addict</del>,
+    say …" must be able to name the word families actually hear."""
+    return _WORDS_TO_AVOID.sub(
+        lambda m: "<del>" + re.sub(r"[^\n]", " ", m.group(1)) + "</del>", markdown_text
+    )
 
 
 def blank_link_targets(markdown_text: str) -> str:

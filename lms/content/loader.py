@@ -9,6 +9,7 @@ slower and a wording rule should not stop the site from starting.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
@@ -20,9 +21,11 @@ from urllib.parse import quote, unquote, urlsplit
 
 from yaml.nodes import Node
 
-from . import language
+from . import itemlint, language
 from .model import (
     DEFAULT_LANG,
+    OTHERWISE,
+    VARIANT_KEYS,
     Choice,
     Course,
     LearningPath,
@@ -31,6 +34,8 @@ from .model import (
     Question,
     Quiz,
     Section,
+    SectionPart,
+    Variant,
 )
 from .problems import CheckReport, ContentError, Problem, Severity
 from .render import URL_SCHEMES, LinkKind, plain_text, render, render_inline
@@ -42,7 +47,7 @@ MEDIA_URL_PREFIX = "/learn/media/"
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 LANG_RE = re.compile(r"^[a-z]{2}$")
 AUDIENCES = ("family", "patient")
-QUESTION_TYPES = ("single", "multiple", "true_false")
+QUESTION_TYPES = ("single", "multiple", "true_false", "ordering")
 DEFAULT_PASS_MARK = 0.8
 OBJECTIVES_RANGE = (3, 5)
 SECTIONS_RANGE = (3, 7)
@@ -60,7 +65,7 @@ FRONT_MATTER_REQUIRED = (
     "sources",
     "reviewed",
 )
-FRONT_MATTER_OPTIONAL = ("quiz",)
+FRONT_MATTER_OPTIONAL = ("quiz", "reviewed_by", "review_due")
 QUIZ_REQUIRED = ("questions",)
 QUIZ_OPTIONAL = ("pass_mark",)
 QUESTION_KEYS = ("id", "prompt", "type", "choices")
@@ -68,6 +73,9 @@ CHOICE_REQUIRED = ("text",)
 CHOICE_OPTIONAL = ("feedback", "correct")
 
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_VARIANT_OPEN = re.compile(r"^:::[ \t]+for[ \t]+(.*?)[ \t]*$")
+_VARIANT_CLOSE = re.compile(r"^:::[ \t]*$")
+_VARIANT_ANY = re.compile(r"^:::")
 _H2 = re.compile(r"^\s{0,3}##(?!#)(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _ATTR_LIST = re.compile(r"\s*\{:?[^}]*\}\s*$")
 
@@ -296,6 +304,8 @@ def _read_front_matter(src: Source, node: Node, draft: _ModuleDraft) -> None:
         "objectives": lambda n: src.text_list(n, "'objectives'"),
         "sources": lambda n: src.text_list(n, "'sources'"),
         "reviewed": lambda n: src.date(n, "'reviewed'"),
+        "reviewed_by": lambda n: src.text(n, "'reviewed_by'"),
+        "review_due": lambda n: src.date(n, "'review_due'"),
     }
     for key, read in readers.items():
         if key not in entries:
@@ -417,6 +427,16 @@ def _read_choice(src: Source, node: Node, name: str) -> _ChoiceDraft | None:
 def _check_choices(src: Source, question: _QuestionDraft, name: str, count: int) -> None:
     correct = sum(choice.correct for choice in question.choices)
     line = question.line
+    if question.type == "ordering":
+        # The steps are listed in their right order; the site shuffles them.
+        if not 3 <= count <= 8:
+            src.report(line, f"{name} is ordering with {count} steps; give 3 to 8")
+        if correct:
+            src.report(
+                line,
+                f"{name} is ordering: list the steps in their right order and mark none 'correct'",
+            )
+        return
     if count < 2:
         src.report(line, f"{name} has {count} choice(s); give at least 2")
     if question.type == "true_false" and count != 2:
@@ -429,6 +449,125 @@ def _check_choices(src: Source, question: _QuestionDraft, name: str, count: int)
             f"{name} is {question.type} but {correct} choices are marked correct; "
             "mark one, or make it 'multiple'",
         )
+
+
+@dataclass
+class _PartDraft:
+    """Common text (``keys`` None) or one variant block, with the line its text starts on.
+    ``group`` numbers the variant group a block belongs to."""
+
+    text: str
+    line: int
+    keys: frozenset[str] | None = None
+    group: int = -1
+
+
+def split_variants(
+    text: str, first_line: int, display: str, out: _Collector | None = None
+) -> list[_PartDraft]:
+    """Cut a section's Markdown into common text and ``::: for <keys>`` … ``:::`` blocks.
+
+    Blocks separated only by blank lines form one group, of which each reader sees one
+    block. Unknown keys, a key named twice in a group, a block never closed or one inside
+    another are errors at their line; a group without ``everyone-else`` is a warning (a
+    reader none of its blocks names would see nothing there)."""
+
+    def report(line: int, message: str, severity: Severity = "error") -> None:
+        if out is not None:
+            out.report(display, line, message, severity)
+
+    parts: list[_PartDraft] = []
+    common: list[str] = []
+    common_line = first_line
+    block: list[str] | None = None
+    block_keys: frozenset[str] = frozenset()
+    block_line = 0
+    group = -1
+    group_open = False  # the last thing seen was a block (blank lines since)
+    group_keys: list[tuple[frozenset[str], int]] = []
+    in_fence = False
+
+    def close_group() -> None:
+        nonlocal group_open
+        if group_open and group_keys and not any(OTHERWISE in k for k, _ in group_keys):
+            report(
+                group_keys[0][1],
+                "this variant group has no '::: for everyone-else' block; a reader it does "
+                "not name would see nothing here",
+                "warning",
+            )
+        group_open = False
+        group_keys.clear()
+
+    for offset, line in enumerate(text.splitlines(keepends=True)):
+        number = first_line + offset
+        bare = line.rstrip("\n")
+        if block is None and _FENCE.match(line):
+            in_fence = not in_fence
+        if in_fence or not _VARIANT_ANY.match(bare):
+            if block is not None:
+                block.append(line)
+            else:
+                if bare.strip() and group_open:
+                    close_group()
+                if not common:
+                    common_line = number
+                common.append(line)
+            continue
+        opened = _VARIANT_OPEN.match(bare)
+        if opened:
+            if block is not None:
+                report(
+                    number, "a '::: for' block starts inside another; close the first with ':::'"
+                )
+                continue
+            keys = frozenset(k for k in re.split(r"[\s,]+", opened.group(1)) if k)
+            unknown = sorted(keys - set(VARIANT_KEYS))
+            if unknown or not keys:
+                report(
+                    number,
+                    f"unknown reader {', '.join(repr(k) for k in unknown) or '(none)'} in "
+                    f"'::: for'; use {', '.join(VARIANT_KEYS)}",
+                )
+                keys = keys & set(VARIANT_KEYS)
+            if not group_open:
+                if "".join(common).strip():
+                    parts.append(_PartDraft("".join(common), common_line))
+                common = []
+                group += 1
+                group_open = True
+            for earlier, earlier_line in group_keys:
+                for key in sorted(keys & earlier):
+                    report(
+                        number, f"'{key}' already has a block in this group (line {earlier_line})"
+                    )
+            group_keys.append((keys, number))
+            block, block_keys, block_line = [], keys, number + 1
+            continue
+        if _VARIANT_CLOSE.match(bare):
+            if block is None:
+                report(number, "':::' closes no '::: for' block")
+                continue
+            parts.append(_PartDraft("".join(block), block_line, block_keys, group))
+            block = None
+            continue
+        report(number, "a variant block starts with '::: for' and a reader, e.g. '::: for partner'")
+    if block is not None:
+        report(block_line - 1, "this '::: for' block is never closed; end it with ':::'")
+        parts.append(_PartDraft("".join(block), block_line, block_keys, group))
+    if group_open:
+        close_group()
+    if "".join(common).strip() or not parts:
+        parts.append(_PartDraft("".join(common), common_line))
+    return parts
+
+
+def without_variant_markers(markdown_text: str) -> str:
+    """The text with the ``::: for …`` / ``:::`` lines blanked (for the reading grade)."""
+    return "".join(
+        "\n" if _VARIANT_ANY.match(line) else line
+        for line in markdown_text.splitlines(keepends=True)
+    )
 
 
 def _read_sections(draft: _ModuleDraft, out: _Collector) -> None:
@@ -462,6 +601,7 @@ def _read_sections(draft: _ModuleDraft, out: _Collector) -> None:
     draft.intro = "".join(chunks[0])
     for section, chunk in zip(draft.sections, chunks[1:], strict=True):
         section.text = "".join(chunk)
+        split_variants(section.text, section.line + 1, draft.display, out)
     low, high = SECTIONS_RANGE
     count = len(draft.sections)
     if draft.lang == DEFAULT_LANG and not low <= count <= high:
@@ -684,9 +824,30 @@ def _build_module(draft: _ModuleDraft, linker: _Linker) -> Module | None:
     english_keys = [s.key for s in (draft.english or draft).sections]
     sections = []
     for index, section in enumerate(draft.sections):
-        html = render(section.text, rewrite=linker.at(section.text, section.line + 1))
         key = english_keys[index] if index < len(english_keys) else section.key
-        sections.append(Section(key, plain_text(section.title_md), html.strip(), index))
+        drafts = split_variants(section.text, section.line + 1, draft.display)
+        parts: list[SectionPart] = []
+        group = None
+        for part in drafts:
+            html = render(part.text, rewrite=linker.at(part.text, part.line)).strip()
+            if part.keys is None:
+                parts.append(SectionPart(html=html))
+                group = None
+            elif part.group == group:
+                parts[-1] = SectionPart(variants=(*parts[-1].variants, Variant(part.keys, html)))
+            else:
+                parts.append(SectionPart(variants=(Variant(part.keys, html),)))
+                group = part.group
+        plain = "\n".join(p.html_for(OTHERWISE) for p in parts)
+        sections.append(
+            Section(
+                key,
+                plain_text(section.title_md),
+                plain,
+                index,
+                tuple(parts) if any(p.variants for p in parts) else (),
+            )
+        )
     questions = []
     for question in draft.questions:
         prompt = question.prompt or ""
@@ -738,6 +899,8 @@ def _build_module(draft: _ModuleDraft, linker: _Linker) -> Module | None:
         short_version=draft.version[:10],
         path=(Path(linker.root.name) / draft.file.relative_to(linker.root)).as_posix(),
         translations=tuple(sorted((draft.english or draft).translations)),
+        reviewed_by=(draft.english or draft).meta.get("reviewed_by"),  # type: ignore[arg-type]
+        review_due=(draft.english or draft).meta.get("review_due"),  # type: ignore[arg-type]
     )
 
 
@@ -746,7 +909,7 @@ def _build_module(draft: _ModuleDraft, linker: _Linker) -> Module | None:
 
 def _check_language(draft: _ModuleDraft, report: CheckReport, out: _Collector) -> None:
     """Reading grade and stigmatising words (English modules only: the rules are English)."""
-    grade = language.reading_grade(draft.body)
+    grade = language.reading_grade(without_variant_markers(draft.body))
     report.grades[draft.display] = grade
     if grade > language.MAX_READING_GRADE:
         out.report(
@@ -767,9 +930,59 @@ def _check_language(draft: _ModuleDraft, report: CheckReport, out: _Collector) -
             texts.append((choice.text or "", choice.text_line))
             texts.append((choice.feedback or "", choice.feedback_line))
     for text, first_line in texts:
-        for hit in language.find_stigmatising_terms(text):
+        for hit in language.find_stigmatising_terms(language.blank_words_to_avoid(text)):
             line = first_line + text.count("\n", 0, hit.offset)
             out.report(draft.display, line, hit.message)
+
+
+REVIEW_WARNING_DAYS = 30
+
+
+def _check_review(draft: _ModuleDraft, today: dt.date, out: _Collector) -> None:
+    """Clinical sign-off: a module past its ``review_due`` date is an error (safety advice
+    changes: naloxone, Good Samaritan laws, medicines); due within 30 days, a warning."""
+    due = draft.meta.get("review_due")
+    line = draft.meta_lines.get("review_due", 1)
+    if not isinstance(due, dt.date):
+        out.report(
+            draft.display,
+            1,
+            "no 'review_due' date; say when a clinician must review this module again",
+            "warning",
+        )
+        return
+    if due < today:
+        out.report(
+            draft.display,
+            line,
+            f"clinical review was due on {due.isoformat()}; have it reviewed, then update "
+            "'reviewed', 'reviewed_by' and 'review_due'",
+        )
+    elif (due - today).days <= REVIEW_WARNING_DAYS:
+        out.report(
+            draft.display,
+            line,
+            f"clinical review is due on {due.isoformat()} (in {(due - today).days} days)",
+            "warning",
+        )
+
+
+def _lint_module(draft: _ModuleDraft) -> itemlint.LintModule:
+    return itemlint.LintModule(
+        path=draft.display,
+        quiz_line=draft.quiz_line,
+        pass_mark=draft.pass_mark,
+        questions=tuple(
+            itemlint.LintQuestion(
+                line=q.line,
+                id=q.id or "",
+                prompt=q.prompt or "",
+                type=q.type or "",
+                choices=itemlint.choices_of((c.text or "", c.correct) for c in q.choices),
+            )
+            for q in draft.questions
+        ),
+    )
 
 
 # --- the whole tree ----------------------------------------------------------------------
@@ -792,6 +1005,7 @@ def _analyse(
     root: Path,
     *,
     editorial: bool,
+    today: dt.date | None = None,
     module_url_prefix: str = MODULE_URL_PREFIX,
     media_url_prefix: str = MEDIA_URL_PREFIX,
 ) -> _Result:
@@ -918,7 +1132,23 @@ def _analyse(
             built[(draft.slug, draft.lang)] = module
         if editorial and draft.lang == DEFAULT_LANG:
             _check_language(draft, report, out)
+            _check_review(draft, today or dt.date.today(), out)
 
+    if editorial:
+        unsigned = [
+            d for d in english if by_slug.get(d.slug) is d and not d.meta.get("reviewed_by")
+        ]
+        if unsigned:
+            out.report(
+                shown_root,
+                0,
+                f"{len(unsigned)} of {len(by_slug)} modules have no clinical sign-off "
+                "('reviewed_by'); the program's own clinicians must review them before use",
+                "warning",
+            )
+        linted = itemlint.lint([_lint_module(d) for d in english if by_slug.get(d.slug) is d])
+        out.problems.extend(linted.problems)
+        report.guesser = linted.guesser
     report.module_count = len(by_slug)
     report.course_count = len(courses)
     report.path_count = sum(len(course.paths) for course in courses)
@@ -969,6 +1199,7 @@ def load_library(
     return result.library
 
 
-def check_library(root: Path) -> CheckReport:
-    """Every structural and editorial problem under ``root``, with each module's grade."""
-    return _analyse(Path(root), editorial=True).report
+def check_library(root: Path, *, today: dt.date | None = None) -> CheckReport:
+    """Every structural and editorial problem under ``root``, with each module's grade, and
+    the no-reading guesser's score on each check (``itemlint``)."""
+    return _analyse(Path(root), editorial=True, today=today).report

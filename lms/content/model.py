@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Literal
 
 from .problems import Problem
 
 Audience = Literal["family", "patient"]
-QuestionType = Literal["single", "multiple", "true_false"]
+QuestionType = Literal["single", "multiple", "true_false", "ordering"]
 
 #: The language of the plain ``<slug>.md`` files.
 DEFAULT_LANG = "en"
@@ -46,8 +47,19 @@ class Question:
 
     @property
     def correct_indices(self) -> frozenset[int]:
-        """Indexes (0-based, as posted by the form) of the correct choices."""
+        """Indexes (0-based, in file order: each option's id) of the correct choices."""
         return frozenset(i for i, choice in enumerate(self.choices) if choice.correct)
+
+    @property
+    def is_ordering(self) -> bool:
+        """The learner puts the choices (steps, listed in the right order) in order."""
+        return self.type == "ordering"
+
+    @property
+    def shuffled(self) -> bool:
+        """Whether the options are shown in a per-attempt order. True/false keeps True
+        first: its order carries no cue, and a fixed order is easier to read."""
+        return self.type != "true_false"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +77,93 @@ class Quiz:
         return None
 
 
+#: Who a variant block is for (``::: for partner``): the reader's relationship to the patient.
+VARIANT_KEYS = (
+    "parent-of-teen",
+    "parent-of-adult",
+    "partner",
+    "adult-child",
+    "sibling",
+    "everyone-else",
+)
+OTHERWISE = "everyone-else"
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One block of a variant group, rendered once: the text for these readers."""
+
+    keys: frozenset[str]
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
+class SectionPart:
+    """Text every reader sees (``html``), or a group of variants of which each reader sees
+    the one for them (the ``everyone-else`` block when no other fits)."""
+
+    html: str = ""
+    variants: tuple[Variant, ...] = ()
+
+    def html_for(self, reader: str) -> str:
+        if not self.variants:
+            return self.html
+        for variant in self.variants:
+            if reader in variant.keys:
+                return variant.html
+        for variant in self.variants:
+            if OTHERWISE in variant.keys:
+                return variant.html
+        return ""
+
+
 @dataclass(frozen=True, slots=True)
 class Section:
-    """One ``##`` part of a module; ``key`` is the English anchor progress is recorded against."""
+    """One ``##`` part of a module; ``key`` is the English anchor progress is recorded against.
+
+    ``html`` is what a reader with no particular relationship sees (the ``everyone-else``
+    text of any variant group); ``parts`` keep the variants, rendered once at load, so a
+    page for a partner or a parent of a teen is only a join of ready HTML.
+    """
 
     key: str
     title: str
     html: str
     index: int
+    parts: tuple[SectionPart, ...] = ()
+
+    @property
+    def has_variants(self) -> bool:
+        return any(part.variants for part in self.parts)
+
+    def html_for(self, reader: str | None) -> str:
+        """The section for this reader (a ``VARIANT_KEYS`` key); None: ``html``."""
+        if reader is None or not self.has_variants:
+            return self.html
+        return "\n".join(part.html_for(reader) for part in self.parts)
+
+    def html_all(self, labels: Mapping[str, object]) -> str:
+        """Every variant, each under a label naming its readers (a clinician's preview and
+        handout, or a reader whose relationship the program does not know)."""
+        if not self.has_variants:
+            return self.html
+        out = []
+        for part in self.parts:
+            if not part.variants:
+                out.append(part.html)
+                continue
+            for variant in part.variants:
+                names = ", ".join(str(labels[k]) for k in VARIANT_KEYS if k in variant.keys)
+                out.append(
+                    f'<div class="variant"><p class="variant-for">{escape(names)}</p>'
+                    f"{variant.html}</div>"
+                )
+        return "\n".join(out)
+
+    def variant_keys(self) -> tuple[str, ...]:
+        """Every reader key some variant block of this section names, in VARIANT_KEYS order."""
+        named = {key for part in self.parts for v in part.variants for key in v.keys}
+        return tuple(key for key in VARIANT_KEYS if key in named)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +190,10 @@ class Module:
     path: str
     #: Languages this module is available in besides English, e.g. ``("es",)``.
     translations: tuple[str, ...] = ()
+    #: The clinician who signed the content off ("Name, credential"), and when it is due
+    #: for its next review. Without a reviewer the library says it is not reviewed yet.
+    reviewed_by: str | None = None
+    review_due: dt.date | None = None
 
     def section(self, key: str) -> Section | None:
         """The section with this key, or None."""
@@ -106,6 +201,14 @@ class Module:
             if section.key == key:
                 return section
         return None
+
+    @property
+    def has_variants(self) -> bool:
+        return any(section.has_variants for section in self.sections)
+
+    def variant_keys(self) -> tuple[str, ...]:
+        named = {key for section in self.sections for key in section.variant_keys()}
+        return tuple(key for key in VARIANT_KEYS if key in named)
 
     def section_keys(self) -> tuple[str, ...]:
         """Keys of the sections in reading order (what progress is recorded against)."""

@@ -47,6 +47,8 @@ class CheckReport:
     problems: list[Problem] = field(default_factory=list)
     #: Reading grade of each English module, keyed by its display path.
     grades: dict[str, float] = field(default_factory=dict)
+    #: The no-reading guesser's score on each English module's check (``itemlint``).
+    guesser: dict[str, object] = field(default_factory=dict)
     module_count: int = 0
     course_count: int = 0
     path_count: int = 0
@@ -62,6 +64,12 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def mean_guesser_score(self) -> float | None:
+        if not self.guesser:
+            return None
+        return sum(s.score for s in self.guesser.values()) / len(self.guesser)
 
     @property
     def average_grade(self) -> float | None:

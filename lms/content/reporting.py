@@ -23,6 +23,11 @@ def format_report(report: CheckReport) -> list[str]:
         lines.append(f"{problem.path}:{problem.line}: {prefix}{problem.message}")
     for path, grade in sorted(report.grades.items()):
         lines.append(f"  grade {grade:4.1f}  {path}")
+    for path, score in sorted(report.guesser.items()):
+        verdict = "PASSES" if score.passed else "fails"
+        lines.append(
+            f"  guesser {score.correct:2d}/{score.total:<2d} {score.score:4.0%} {verdict:6}  {path}"
+        )
     summary = (
         f"{_plural(report.module_count, 'module')} in {_plural(report.course_count, 'course')}, "
         f"{_plural(report.path_count, 'path')}: {_plural(len(report.errors), 'error')}, "
@@ -31,6 +36,13 @@ def format_report(report: CheckReport) -> list[str]:
     average = report.average_grade
     if average is not None:
         summary += f"; average reading grade {average:.1f}"
+    mean = report.mean_guesser_score
+    if mean is not None:
+        passed = sum(1 for score in report.guesser.values() if score.passed)
+        summary += (
+            f"; a no-reading guesser passes {passed} of {len(report.guesser)} checks "
+            f"(mean {mean:.0%})"
+        )
     lines.append(summary)
     return lines
 

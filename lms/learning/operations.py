@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lms import clock
 from lms.content import get_library
-from lms.content.grading import GradeResult, grade_quiz
+from lms.content.grading import GradeResult, grade_quiz, shown_order
 from lms.content.model import Module
 from lms.extensions import db
 from lms.models import ModuleProgress, QuizAnswer, QuizAttempt, SectionRead, User
@@ -190,7 +190,10 @@ def submit_attempt(
             QuizAnswer(
                 position=position,
                 question_id=item.question_id,
-                chosen=",".join(str(i) for i in sorted(item.chosen)),
+                chosen=item.stored,
+                shown_order=",".join(
+                    str(i) for i in shown_order(module.quiz.questions[position], submit_token)
+                ),
                 correct=item.correct,
             )
         )

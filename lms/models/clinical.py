@@ -26,6 +26,7 @@ class PatientStatus(enum.StrEnum):
 
 class Relationship(enum.StrEnum):
     PARENT = "parent"
+    PARENT_OF_MINOR = "parent_of_minor"  # the patient is under 18
     PARTNER = "partner"
     SPOUSE = "spouse"
     SIBLING = "sibling"

@@ -92,15 +92,30 @@ class QuizAnswer(db.Model):
     )
     position: Mapped[int] = mapped_column(Integer)
     question_id: Mapped[str] = mapped_column(String(100))
-    # Chosen choice positions, comma-separated in ascending order ("0", "1,3").
+    # Chosen options by id (their position in the module file), comma-separated in ascending
+    # order ("0", "1,3"); for an ordering question, the steps in the learner's order ("2,0,1").
     chosen: Mapped[str] = mapped_column(String(200))
     correct: Mapped[bool] = mapped_column(Boolean)
+    # The order the options were shown in on this attempt ("2,0,3,1"); None before shuffling.
+    shown_order: Mapped[str | None] = mapped_column(String(200))
 
     attempt: Mapped[QuizAttempt] = relationship(back_populates="answers")
 
     @property
     def chosen_indices(self) -> frozenset[int]:
         return frozenset(int(c) for c in self.chosen.split(",") if c != "")
+
+    @property
+    def chosen_sequence(self) -> tuple[int, ...]:
+        return tuple(int(c) for c in self.chosen.split(",") if c != "")
+
+    def order_shown(self, size: int) -> tuple[int, ...]:
+        """Option ids in the order this learner saw them (file order for older attempts)."""
+        if self.shown_order:
+            order = tuple(int(c) for c in self.shown_order.split(",") if c != "")
+            if sorted(order) == list(range(size)):
+                return order
+        return tuple(range(size))
 
 
 class ResultImmutableError(RuntimeError):

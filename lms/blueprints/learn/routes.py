@@ -33,12 +33,13 @@ from lms.assignments.queries import Row
 from lms.consent import operations as consent_ops
 from lms.consent import queries as consent_q
 from lms.content import get_library
-from lms.content.grading import AnswerError, parse_answers
+from lms.content.grading import AnswerError, parse_answers, shown_order
 from lms.content.model import Module
 from lms.extensions import db
 from lms.forms import BaseForm
 from lms.learning import operations as services
-from lms.models import Assignment, FamilyLink, QuizAttempt
+from lms.learning import variants
+from lms.models import Assignment, FamilyLink, QuizAttempt, Role
 
 bp = Blueprint("learn", __name__, url_prefix="/learn")
 
@@ -174,7 +175,10 @@ def library():
             row = progress.get(slug)
             items.append((module, row, services.status_of(row, lib.module(slug))))
         courses.append((course, items))
-    return render_template("learn/library.html", courses=courses, paths=lib.paths)
+    unreviewed = any(m.reviewed_by is None for m in lib.modules())
+    return render_template(
+        "learn/library.html", courses=courses, paths=lib.paths, unreviewed=unreviewed
+    )
 
 
 @bp.route("/modules/<slug>")
@@ -199,7 +203,21 @@ def module(slug: str):
         section=section,
         form=SectionForm(),
         status=services.status_of(progress, get_library().module(slug)),
+        **_variant_context(mod),
     )
+
+
+def _variant_context(mod: Module) -> dict:
+    """Which variant of the text to show (``lms.learning.variants``), and for staff the
+    chooser that previews any of them."""
+    variant = variants.chosen_variant(_user(), request.args.get("for"))
+    return {
+        "variant": variant,
+        "section_html": variants.section_html,
+        "variant_choices": [(key, variants.VARIANT_LABELS[key]) for key in mod.variant_keys()]
+        if mod.has_variants and current_user.role in (Role.CLINICIAN, Role.ADMIN)
+        else [],
+    }
 
 
 def _resume_key(mod: Module, progress, read: set[str]) -> str | None:
@@ -241,11 +259,11 @@ def check(slug: str):
     form = CheckForm()
     if request.method == "GET":
         form.submit_token.data = secrets.token_urlsafe(24)
-        return render_template("learn/check.html", module=mod, form=form, chosen={}, error=None)
+        return _render_check(mod, form, chosen={}, error=None)
     if not form.validate_on_submit():
         abort(400)
     posted = {k: request.form.getlist(k) for k in request.form if k.startswith("q-")}
-    chosen = {k[2:]: set(v) for k, v in posted.items()}
+    chosen = {k[2:]: list(v) for k, v in posted.items()}  # in order: ordering questions
     token = (form.submit_token.data or "").strip()
     try:
         if not token or len(token) > 64:
@@ -254,14 +272,18 @@ def check(slug: str):
     except AnswerError as exc:
         if not token or len(token) > 64:
             form.submit_token.data = secrets.token_urlsafe(24)
-        return (
-            render_template(
-                "learn/check.html", module=mod, form=form, chosen=chosen, error=str(exc)
-            ),
-            400,
-        )
+        return _render_check(mod, form, chosen=chosen, error=str(exc)), 400
     submitted = services.submit_attempt(_user(), mod, dict(answers), token)
     return redirect(url_for("learn.attempt", slug=slug, attempt_id=submitted.attempt.id))
+
+
+def _render_check(mod, form: CheckForm, *, chosen: dict, error: str | None) -> str:
+    """The check, its options in this attempt's order (from its one-time token)."""
+    seed = form.submit_token.data or ""
+    orders = {q.id: shown_order(q, seed) for q in mod.quiz.questions}
+    return render_template(
+        "learn/check.html", module=mod, form=form, chosen=chosen, error=error, orders=orders
+    )
 
 
 @bp.route("/modules/<slug>/attempts/<id:attempt_id>")
@@ -285,7 +307,8 @@ def attempt(slug: str, attempt_id: int):
 @bp.route("/modules/<slug>/print")
 def print_view(slug: str):
     """A handout: every section, no navigation."""
-    return render_template("learn/print.html", module=module_or_404(slug))
+    mod = module_or_404(slug)
+    return render_template("learn/print.html", module=mod, **_variant_context(mod))
 
 
 @bp.route("/progress")
