@@ -191,7 +191,10 @@ def test_translation_without_english(root: Path) -> None:
     )
 
 
+@pytest.mark.exclusive  # timed: no other test of this run loads the machine meanwhile
 def test_loading_100_modules_takes_well_under_a_second(tmp_path: Path) -> None:
+    """Measured as this process's CPU time: loading is single-threaded work, and other
+    programs on a busy machine (a CI host) would otherwise stretch the wall clock."""
     root = tmp_path / "courses"
     body = BODY + '\n| a | b |\n|---|---|\n| 1 | 2 |\n\n!!! tip "Try"\n    Breathe.\n'
     files: dict[str, str] = {}
@@ -202,9 +205,9 @@ def test_loading_100_modules_takes_well_under_a_second(tmp_path: Path) -> None:
             link = f"See [next](module-{course}-{(i + 1) % 20}.md#what-you-can-do).\n"
             files[f"c{course}/{slug}.md"] = module_md(f"Module {slug}", body=body + link)
     write_tree(root, files)
-    start = time.perf_counter()
+    start, wall = time.process_time(), time.perf_counter()
     library = load_library(root)
-    elapsed = time.perf_counter() - start
+    elapsed, wall = time.process_time() - start, time.perf_counter() - wall
     assert len(library.modules()) == 100
-    assert elapsed < 1.0, f"loading 100 modules took {elapsed:.2f}s"
-    print(f"loaded 100 modules in {elapsed:.3f}s")
+    assert elapsed < 1.0, f"loading 100 modules took {elapsed:.2f}s of CPU ({wall:.2f}s wall)"
+    print(f"loaded 100 modules in {elapsed:.3f}s of CPU ({wall:.3f}s wall)")
