@@ -9,12 +9,14 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 -- refused in production
 MIN_SECRET_KEY_LENGTH = 32
 PROGRAM_NAME = "Family Learning"
 DEV_SITE_URL = "http://127.0.0.1:5000"
 LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
+DEFAULT_TIMEZONE = "America/New_York"
 
 
 class ConfigError(RuntimeError):
@@ -45,6 +47,20 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def program_timezone(name: object) -> ZoneInfo:
+    """The program's time zone (``PROGRAM_TIMEZONE``), or a ``ConfigError`` that names the
+    setting: times shown to staff must never silently fall back to another zone."""
+    try:
+        if not isinstance(name, str):
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ConfigError(
+            f"PROGRAM_TIMEZONE must be a time zone name from the tz database, such as "
+            f"America/New_York or Europe/London, got {name!r}"
+        ) from exc
+
+
 def from_environment(instance_path: str) -> dict:
     """Build the config mapping from environment variables."""
     env = os.environ.get("LMS_ENV", "development").strip().lower()
@@ -63,6 +79,8 @@ def from_environment(instance_path: str) -> dict:
         # Several programs (or a staging copy) may share one Redis: each counts under its own.
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX") or "lms",
         "PROGRAM_NAME": os.environ.get("PROGRAM_NAME", PROGRAM_NAME),
+        # Times staff read (the audit log) are shown in this zone; stored times stay UTC.
+        "PROGRAM_TIMEZONE": os.environ.get("PROGRAM_TIMEZONE") or DEFAULT_TIMEZONE,
         "COURSES_DIR": os.environ.get("COURSES_DIR")
         or str(Path(__file__).resolve().parent.parent / "courses"),
         # The embedded SQLite default migrates itself so a newcomer never runs a migration;
@@ -121,7 +139,9 @@ def _mail_settings() -> dict:
         "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60),
         "REMINDER_DUE_SOON_DAYS": _int("REMINDER_DUE_SOON_DAYS", 2),
         "REMINDER_OVERDUE_REPEAT_DAYS": _int("REMINDER_OVERDUE_REPEAT_DAYS", 7),
-        "REMINDER_OVERDUE_MAX_REPEATS": _int("REMINDER_OVERDUE_MAX_REPEATS", 0),
+        # Overdue, then two weekly repeats: three nudges over two weeks, then silence (the
+        # clinician's dashboard flags who needs a word); 0 = no limit.
+        "REMINDER_OVERDUE_MAX_REPEATS": _int("REMINDER_OVERDUE_MAX_REPEATS", 2),
     }
 
 
@@ -159,6 +179,9 @@ def apply_defaults(config) -> None:
     config["WTF_CSRF_TIME_LIMIT"] = None  # the session's own lifetime bounds the token
     default("BABEL_DEFAULT_LOCALE", "en")
     default("LANGUAGES", ("en", "es"))
+    # Checked here, after any override: an unknown zone refuses to start, naming the setting.
+    default("PROGRAM_TIMEZONE", DEFAULT_TIMEZONE)
+    program_timezone(config["PROGRAM_TIMEZONE"])
 
 
 def check_production(config: dict) -> None:

@@ -198,6 +198,17 @@ def build_fuzz_world(app) -> FuzzWorld:
                 expires_at=clock.utcnow() + timedelta(hours=2),
             )
         )
+        # The re-admit form shows only for a discharged patient.
+        left = make_patient(clinician, name="Left The Program", status="discharged")
+        db.session.get(Patient, left.id).discharged_on = clock.today()
+        db.session.add(
+            EmergencyAccess(
+                user_id=admin.id,
+                patient_id=left.id,
+                reason="Fuzzing: the care team cannot be reached.",
+                expires_at=clock.utcnow() + timedelta(hours=2),
+            )
+        )
         # The reactivate button shows only beside a deactivated account, the two-step reset
         # only beside an account that uses it.
         former = make_user("clinician", name="Former Colleague", active=False)
@@ -213,6 +224,7 @@ def build_fuzz_world(app) -> FuzzWorld:
         off_user = db.session.scalars(User.by_email(world.users["family_withdrawn"])).one()
         overrides = {
             "clinic.patient_login": {"patient_id": no_login.id},
+            "clinic.readmit": {"patient_id": left.id},
             "admin.reactivate": {"user_id": former.id},
             "admin.reset_two_step": {"user_id": two_step.id},
             "auth.reset": {"token": tokens.reset_token(expired_family)},
@@ -495,8 +507,8 @@ KNOWN_PARAMS = {
     "clinic.invite": ("link",),
     "learn.module": ("section", "view"),
     "admin.caseloads": ("status",),
-    "admin.audit_log": ("page", "user", "patient", "action", "date_from", "date_to"),
-    "admin.audit_csv": ("user", "patient", "action", "date_from", "date_to"),
+    "admin.audit_log": ("page", "actor_id", "patient_id", "action", "date_from", "date_to"),
+    "admin.audit_csv": ("actor_id", "patient_id", "action", "date_from", "date_to"),
     "auth.login": ("next",),
 }
 

@@ -1,81 +1,403 @@
-"""The audit log as admins read it: filters, pages and the CSV export."""
+"""The audit log as admins read it: filters, pages, words for actions, local times, the CSV.
+
+Rows are stored in UTC with a dotted action name (``patient.view``). People read them in the
+program's time zone (``PROGRAM_TIMEZONE``) and in words (``ACTION_LABELS``); the CSV keeps the
+raw values beside the readable ones.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from babel.dates import format_datetime
+from flask import current_app, has_request_context
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, or_, select
 
-from lms import audit, clock
+from lms import audit
+from lms.config import program_timezone
 from lms.csvutil import csv_cell
 from lms.extensions import db
-from lms.models import (
-    AuditEvent,
-    User,
-)
+from lms.models import AuditEvent, Patient, User
+from lms.problems import FieldProblems
 
 AUDIT_PAGE_SIZE = 50
+# A typed name that matches more people or patients than this asks for more of the name:
+# the matches travel as ids in the address, and a filter that broad filters nothing.
+MAX_NAME_MATCHES = 20
+
+# Every action the code records, in words an administrator reads at a glance (the actor is
+# the "Who" beside it). ``tests/test_audit_page.py`` scans lms/ and fails when an action has
+# no words here. Actions no longer written (older rows) keep theirs.
+ACTION_LABELS = {
+    # Signing in and accounts
+    "login.success": _l("Signed in"),
+    "login.failure": _l("Sign-in failed"),
+    "login.password_ok": _l("Entered the right password (a code was still needed)"),
+    "login.locked": _l("Sign-in blocked after too many tries"),
+    "logout": _l("Signed out"),
+    "mfa.failure": _l("Entered a wrong sign-in code"),
+    "mfa.setup_failed": _l("Two-step sign-in setup failed (wrong code)"),
+    "mfa.enabled": _l("Turned on two-step sign-in"),
+    "mfa.disabled": _l("Turned off two-step sign-in"),
+    "mfa.reset": _l("Reset someone's two-step sign-in"),
+    "mfa.recovery_codes_renewed": _l("Made new recovery codes"),
+    "reauth.success": _l("Confirmed it was them (password again)"),
+    "reauth.failure": _l("Failed to confirm it was them"),
+    "account.created": _l("Created an account"),
+    "account.deactivated": _l("Deactivated an account"),
+    "account.reactivated": _l("Reactivated an account"),
+    "account.lockout": _l("Account locked after failed sign-ins"),
+    "account.password_changed": _l("Changed a password"),
+    "account.password_change_failed": _l("Password change refused (wrong current password)"),
+    "account.preferences_changed": _l("Changed their account settings"),
+    "account.reminders_on": _l("Turned reminder emails on"),
+    "account.reminders_off": _l("Turned reminder emails off"),
+    "account.email_change_requested": _l("Asked to change their sign-in email"),
+    "account.email_changed": _l("Changed their sign-in email"),
+    "password.reset_requested": _l("Asked for a password reset email"),
+    "password.reset": _l("Set a new password from an emailed link"),
+    # Patients, families and care teams
+    "patient.enrolled": _l("Enrolled a patient"),
+    "patient.view": _l("Viewed a patient's page"),
+    "patient.discharged": _l("Discharged a patient"),
+    "patient.readmitted": _l("Readmitted a patient"),
+    "patient.denied": _l("Was refused a patient's records"),
+    "access.denied": _l("Was refused a record"),
+    "family.added": _l("Added a family member"),
+    "learner.view": _l("Viewed a learner's progress"),
+    "care_team.added": _l("Added a clinician to a care team"),
+    "care_team.removed": _l("Removed a clinician from a care team"),
+    "discharge.form_view": _l("Opened the discharge form"),
+    "readmit.form_view": _l("Opened the readmission form"),
+    # Consent (42 CFR Part 2)
+    "consent.form_view": _l("Opened the consent form"),
+    "consent.recorded": _l("Recorded a consent"),
+    "consent.superseded": _l("Replaced an earlier consent"),
+    "consent.revoked": _l("Recorded a consent withdrawal"),
+    "consent.expired": _l("A consent expired"),
+    "consent.ended": _l("Ended a consent at discharge"),
+    "consent.print": _l("Printed a consent"),
+    "withdrawal.form_view": _l("Opened the consent withdrawal form"),
+    # Invitations
+    "invite.form_view": _l("Opened the invitation form"),
+    "invite.sent": _l("Sent an invitation"),
+    "invite.accepted": _l("Accepted an invitation"),
+    "invitation.view": _l("Viewed an invitation"),
+    # Readings
+    "assignment.form_view": _l("Opened the assign-readings form"),
+    "assignment.created": _l("Assigned a reading"),
+    "cancel.form_view": _l("Opened the cancel-assignment form"),
+    "assignment.cancelled": _l("Cancelled an assignment"),
+    # Education sessions
+    "sessions.view": _l("Viewed the education sessions"),
+    "session.form_view": _l("Opened the log-a-session form"),
+    "session.logged": _l("Logged an education session"),
+    "session.view": _l("Viewed an education session"),
+    "attendance.recorded": _l("Recorded attendance"),
+    # Dashboards and reports
+    "caseload.view": _l("Viewed their caseload"),
+    "items.view": _l("Viewed question analysis"),
+    "report.view": _l("Viewed a report"),
+    "report.export": _l("Downloaded a report (CSV)"),
+    "report.program_view": _l("Viewed the program report"),
+    # Administration
+    "admin.overview.view": _l("Viewed the admin overview"),
+    "admin.caseloads.view": _l("Viewed care teams (admin)"),
+    "emergency_access.form_view": _l("Opened the emergency access form"),
+    "emergency_access.opened": _l("Opened emergency access to a patient"),
+    "emergency_access.ended": _l("Ended emergency access"),
+    "audit.view": _l("Viewed the audit log"),
+    "audit.export": _l("Downloaded the audit log (CSV)"),
+}
+
+OUTCOME_LABELS = {
+    "success": _l("Done"),
+    "failure": _l("Failed"),
+    "denied": _l("Refused"),
+}
+
+SUBJECT_LABELS = {
+    "user": _l("Account"),
+    "patient": _l("Patient"),
+    "family_link": _l("Family member"),
+    "consent": _l("Consent"),
+    "invitation": _l("Invitation"),
+    "assignment": _l("Assignment"),
+    "education_session": _l("Education session"),
+    "emergency_access": _l("Emergency access"),
+}
+
+
+def action_label(action: str) -> str:
+    """The words for an action; an action without words shows its raw name."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
+
+
+def outcome_label(outcome: str) -> str:
+    label = OUTCOME_LABELS.get(outcome)
+    return str(label) if label is not None else outcome
+
+
+def subject_label(subject_type: str | None, subject_id: int | None) -> str | None:
+    if not subject_type:
+        return None
+    label = SUBJECT_LABELS.get(subject_type)
+    words = str(label) if label is not None else subject_type
+    return f"{words} {subject_id}" if subject_id is not None else words
+
+
+# --- time ----------------------------------------------------------------------------------
+
+
+def program_zone() -> ZoneInfo:
+    """``PROGRAM_TIMEZONE`` (checked when the app starts)."""
+    return program_timezone(current_app.config["PROGRAM_TIMEZONE"])
+
+
+def _locale() -> str:
+    return str((get_locale() if has_request_context() else None) or "en")
+
+
+def local_time_text(at: datetime, zone: ZoneInfo, locale: str = "en") -> str:
+    """A stored UTC time as people in the program read it: "Nov 27, 2026, 9:14 AM EST"."""
+    local = at.astimezone(zone)
+    return f"{format_datetime(local, 'MMM d, y, h:mm a', locale=locale)} {local.tzname()}"
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    """Midnight of ``day`` in the program's zone, in UTC: filters mean the program's days."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+# --- filters -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class AuditFilters:
-    user_id: int | None = None
-    patient_id: int | None = None
+    """What the log is narrowed to. People and patients are ids only: names are resolved to
+    ids once (``ids_for_names``) and never travel in an address."""
+
+    actor_ids: tuple[int, ...] = ()
+    patient_ids: tuple[int, ...] = ()
     action: str | None = None
     date_from: date | None = None
     date_to: date | None = None
 
     def describe(self) -> str:
         """For the audit row of a view or export: ids and dates only."""
-        parts = [f"{k}={v}" for k, v in self.__dict__.items() if v not in (None, "")]
+        parts = []
+        for key, value in self.__dict__.items():
+            if isinstance(value, tuple):
+                value = ",".join(str(v) for v in value)
+            if value not in (None, ""):
+                parts.append(f"{key}={value}")
         return " ".join(parts) or "all"
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=clock.UTC)
-
-
-def audit_query(filters: AuditFilters) -> Select:
+def audit_query(filters: AuditFilters, zone: ZoneInfo | None = None) -> Select:
+    zone = zone or program_zone()
     query = select(AuditEvent)
-    if filters.user_id is not None:
-        query = query.where(AuditEvent.actor_id == filters.user_id)
-    if filters.patient_id is not None:
-        query = query.where(AuditEvent.patient_id == filters.patient_id)
+    if filters.actor_ids:
+        query = query.where(AuditEvent.actor_id.in_(filters.actor_ids))
+    if filters.patient_ids:
+        query = query.where(AuditEvent.patient_id.in_(filters.patient_ids))
     if filters.action:
         query = query.where(AuditEvent.action == filters.action)
     if filters.date_from is not None:
-        query = query.where(AuditEvent.at >= _day_start(filters.date_from))
+        query = query.where(AuditEvent.at >= _day_start(filters.date_from, zone))
     if filters.date_to is not None:
-        query = query.where(AuditEvent.at < _day_start(filters.date_to + timedelta(days=1)))
+        query = query.where(AuditEvent.at < _day_start(filters.date_to + timedelta(days=1), zone))
     return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 
-def audit_actions() -> list[str]:
-    return list(
-        db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+def audit_actions() -> list[tuple[str, str]]:
+    """Every action in the log as (action, words), in the order of the words."""
+    actions = db.session.scalars(select(AuditEvent.action).distinct())
+    return sorted(((a, action_label(a)) for a in actions), key=lambda pair: pair[1].casefold())
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _squash(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def people_matching(text: str) -> Select:
+    """Accounts whose name or email contains ``text``, any capitals (``ILIKE`` on PostgreSQL,
+    ``lower() LIKE`` on SQLite; ``%`` and ``_`` are matched as themselves)."""
+    wanted = _squash(text)
+    return (
+        select(User.id)
+        .where(
+            or_(
+                User.display_name.icontains(wanted, autoescape=True),
+                User.email.icontains(wanted, autoescape=True),
+            )
+        )
+        .order_by(User.id)
     )
+
+
+def patients_matching(text: str) -> Select:
+    """Patients whose name or record number contains ``text``, any capitals."""
+    wanted = _squash(text)
+    return (
+        select(Patient.id)
+        .where(
+            or_(
+                Patient.display_name.icontains(wanted, autoescape=True),
+                Patient.record_number.icontains(wanted, autoescape=True),
+            )
+        )
+        .order_by(Patient.id)
+    )
+
+
+def _resolve(query: Select, field_name: str, none: str, many: str, errors: dict) -> tuple:
+    ids = tuple(db.session.scalars(query.limit(MAX_NAME_MATCHES + 1)))
+    if not ids:
+        errors[field_name] = [none]
+    elif len(ids) > MAX_NAME_MATCHES:
+        errors[field_name] = [many]
+    return ids
+
+
+def ids_for_names(
+    person: str | None, patient: str | None
+) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+    """The ids a typed person and patient name stand for (None for a box left empty).
+    Raises ``FieldProblems`` (``person``, ``patient``) when nothing, or too much, matches."""
+    errors: dict[str, list] = {}
+    actor_ids = patient_ids = None
+    if person and _squash(person):
+        actor_ids = _resolve(
+            people_matching(person),
+            "person",
+            _l("Nobody's name or email contains that. Check the spelling, or type less of it."),
+            _l(
+                "More than %(n)d people match. Type more of the name or the email.",
+                n=MAX_NAME_MATCHES,
+            ),
+            errors,
+        )
+    if patient and _squash(patient):
+        patient_ids = _resolve(
+            patients_matching(patient),
+            "patient",
+            _l(
+                "No patient's name or record number contains that. Check the spelling, "
+                "or type less of it."
+            ),
+            _l("More than %(n)d patients match. Type more of the name.", n=MAX_NAME_MATCHES),
+            errors,
+        )
+    if errors:
+        raise FieldProblems(errors)
+    return actor_ids, patient_ids
+
+
+def people_by_id(ids) -> list[User]:
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(User).where(User.id.in_(ids)).order_by(func.lower(User.display_name), User.id)
+        )
+    )
+
+
+def patients_by_id(ids) -> list[Patient]:
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Patient)
+            .where(Patient.id.in_(ids))
+            .order_by(func.lower(Patient.display_name), Patient.id)
+        )
+    )
+
+
+# --- one page ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One event as the page shows it."""
+
+    event: AuditEvent
+    actor: User | None
+    when: str
+    action: str
+    outcome: str
+    subject: str | None
+
+    @property
+    def labelled(self) -> bool:
+        """The action has words of its own (else ``action`` is the raw name)."""
+        return self.event.action in ACTION_LABELS
 
 
 @dataclass
 class AuditPage:
     pagination: object  # flask_sqlalchemy.pagination.Pagination
-    events: list[AuditEvent]
-    users: dict[int, User]
+    rows: list[AuditRow]
+    zone: str
+    # The people and patients the filter's ids stand for, to name them beside the boxes.
+    people: list[User] = field(default_factory=list)
+    patients: list[Patient] = field(default_factory=list)
 
 
-def audit_page(actor: User, filters: AuditFilters, page: int, users: list[User]) -> AuditPage:
+def audit_page(actor: User, filters: AuditFilters, page: int) -> AuditPage:
     """One page of the log, newest first, in a fixed number of queries; the viewing is
-    itself audited. ``users`` (every account, loaded once for the filter) names the actors."""
+    itself audited."""
+    zone = program_zone()
     pagination = db.paginate(
-        audit_query(filters), page=page, per_page=AUDIT_PAGE_SIZE, error_out=False, count=True
+        audit_query(filters, zone),
+        page=page,
+        per_page=AUDIT_PAGE_SIZE,
+        error_out=False,
+        count=True,
     )
     events = list(pagination.items)
+    actors = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({e.actor_id for e in events if e.actor_id}))
+        )
+    }
+    locale = _locale()
+    rows = [
+        AuditRow(
+            event=e,
+            actor=actors.get(e.actor_id) if e.actor_id else None,
+            when=local_time_text(e.at, zone, locale),
+            action=action_label(e.action),
+            outcome=outcome_label(e.outcome),
+            subject=subject_label(e.subject_type, e.subject_id),
+        )
+        for e in events
+    ]
     audit.record("audit.view", actor=actor, detail=f"page={pagination.page} {filters.describe()}")
-    return AuditPage(pagination=pagination, events=events, users={u.id: u for u in users})
+    return AuditPage(
+        pagination=pagination,
+        rows=rows,
+        zone=zone.key,
+        people=people_by_id(filters.actor_ids),
+        patients=patients_by_id(filters.patient_ids),
+    )
 
+
+# --- the CSV -------------------------------------------------------------------------------
 
 CSV_HEADER = (
     "time_utc",
@@ -89,6 +411,9 @@ CSV_HEADER = (
     "outcome",
     "ip",
     "detail",
+    # Added after the columns above, so scripts that read those by position keep working.
+    "time_local",
+    "action_label",
 )
 
 
@@ -96,9 +421,11 @@ _cell = csv_cell
 
 
 def audit_csv(actor: User, filters: AuditFilters) -> str:
-    """Every event that matches the filters, newest first, as CSV; the export is audited."""
+    """Every event that matches the filters, newest first, as CSV; the export is audited.
+    Times: ISO 8601 in UTC, and the same moment in the program's zone with its offset."""
+    zone = program_zone()
     rows = db.session.execute(
-        audit_query(filters)
+        audit_query(filters, zone)
         .add_columns(User.email, User.display_name)
         .outerjoin(User, User.id == AuditEvent.actor_id)
     ).all()
@@ -106,9 +433,10 @@ def audit_csv(actor: User, filters: AuditFilters) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     for event, email, name in rows:
+        at = event.at.astimezone(UTC)
         writer.writerow(
             [
-                _cell(event.at.strftime("%Y-%m-%d %H:%M:%S")),
+                _cell(at.strftime("%Y-%m-%dT%H:%M:%SZ")),
                 _cell(event.actor_id),
                 _cell(email),
                 _cell(name),
@@ -119,6 +447,8 @@ def audit_csv(actor: User, filters: AuditFilters) -> str:
                 _cell(event.outcome),
                 _cell(event.ip),
                 _cell(event.detail),
+                _cell(at.astimezone(zone).isoformat(timespec="seconds")),
+                _cell(action_label(event.action)),
             ]
         )
     audit.record("audit.export", actor=actor, detail=f"rows={len(rows)} {filters.describe()}")

@@ -151,21 +151,28 @@ class EmergencyAccessForm(BaseForm):
 
 
 class AuditFilterForm(BaseForm):
-    """GET filters for the audit log: no CSRF (nothing changes), bad values become messages."""
+    """The audit log's filters, sent by POST with the CSRF token: a typed name never reaches
+    an address (or the server's access log). The view turns names into ids and redirects to
+    the log's GET with ids, the action and the dates, so a filtered page can be bookmarked,
+    paged and exported. The same form, without CSRF (nothing changes), reads the applied
+    action and dates back from that GET; bad values there become messages."""
 
-    class Meta:
-        csrf = False
-
-    user = SelectField(_l("Who"), validate_choice=True)
-    patient = IntegerField(
-        _l("Patient id"),
-        validators=[Optional(), NumberRange(min=1, max=MAX_ID, message=_l("Enter a patient id."))],
+    person = StringField(
+        _l("Person"),
+        validators=[Optional(), Length(max=254)],
+        filters=[_strip],
+        description=_l("Part of a name or an email address; capitals do not matter."),
     )
-    action = SelectField(_l("Action"), validate_choice=True)
-    date_from = DateField(
-        _l("From (YYYY-MM-DD)"), validators=[Optional()], description=_l("Dates are in UTC.")
+    patient = StringField(
+        _l("Patient"),
+        validators=[Optional(), Length(max=120)],
+        filters=[_strip],
+        description=_l("Part of the patient's name or record number."),
     )
+    action = SelectField(_l("What happened"), validate_choice=True, default="")
+    date_from = DateField(_l("From (YYYY-MM-DD)"), validators=[Optional()])
     date_to = DateField(_l("To (YYYY-MM-DD), inclusive"), validators=[Optional()])
+    submit = SubmitField(_l("Apply filters"))
 
     def validate_date_to(self, field: DateField) -> None:
         start = self.date_from.data

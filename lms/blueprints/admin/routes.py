@@ -3,9 +3,20 @@ existence is not confirmed), anonymous visitors are sent to sign in."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -306,18 +317,45 @@ def move_caseload():
 
 # --- audit log -----------------------------------------------------------------------------
 
+_ID = re.compile(inputs.IdConverter.regex)
 
-def _audit_filters(users: list[User]) -> tuple[AuditFilterForm, audit_records.AuditFilters]:
-    """The filter form from the query string; only valid filters apply, the others show a
-    message beside their field."""
-    form = AuditFilterForm(request.args)
-    form.user.choices = [SelectChoice("", _("Anyone"))] + [
-        SelectChoice(str(u.id), f"{u.display_name} ({u.email}, {u.role})") for u in users
+
+def _ids_from_args(name: str) -> tuple[tuple[int, ...], bool]:
+    """Ids from a repeated query-string argument (``?patient_id=3&patient_id=7``), and whether
+    the argument was unusable (not ids, or more than one typed name can match): then none
+    apply, rather than a part of what was asked for."""
+    values = [v for v in request.args.getlist(name) if v != ""]
+    if len(values) > audit_records.MAX_NAME_MATCHES:
+        return (), True
+    if not all(_ID.fullmatch(v) and int(v) <= inputs.MAX_ID for v in values):
+        return (), True
+    return tuple(dict.fromkeys(int(v) for v in values)), False
+
+
+def _prepare(form: AuditFilterForm, choices: list[SelectChoice] | None = None) -> None:
+    """Choices and hints that come from data and settings."""
+    form.action.choices = choices or [SelectChoice("", _("Anything"))] + [
+        SelectChoice(action, label) for action, label in audit_records.audit_actions()
     ]
-    form.action.choices = [SelectChoice("", _("Any action"))] + [
-        SelectChoice(a, a) for a in audit_records.audit_actions()
-    ]
+    form.date_from.description = _(
+        "Days in the program's time zone (%(zone)s).", zone=current_app.config["PROGRAM_TIMEZONE"]
+    )
+
+
+def _applied_filters() -> tuple[AuditFilterForm, audit_records.AuditFilters]:
+    """The filters in the query string: person and patient ids, the action, the dates. Only
+    valid filters apply; the others show a message beside their box. Names are never read
+    from an address (the form sends them by POST)."""
+    form = AuditFilterForm(request.args, meta={"csrf": False})
+    _prepare(form)
+    form.person.data = form.patient.data = None
     form.validate()
+    actor_ids, bad_people = _ids_from_args("actor_id")
+    patient_ids, bad_patients = _ids_from_args("patient_id")
+    if bad_people:
+        form.person.errors.append(_("The person in this link is not valid: type the name again."))
+    if bad_patients:
+        form.patient.errors.append(_("The patient in this link is not valid: type the name again."))
 
     def ok(field) -> bool:
         return not field.errors and field.data not in (None, "")
@@ -325,8 +363,8 @@ def _audit_filters(users: list[User]) -> tuple[AuditFilterForm, audit_records.Au
     date_from: date | None = form.date_from.data if ok(form.date_from) else None
     date_to: date | None = form.date_to.data if ok(form.date_to) else None
     filters = audit_records.AuditFilters(
-        user_id=int(form.user.data) if ok(form.user) else None,
-        patient_id=form.patient.data if ok(form.patient) else None,
+        actor_ids=actor_ids,
+        patient_ids=patient_ids,
         action=form.action.data if ok(form.action) else None,
         date_from=date_from,
         date_to=date_to,
@@ -334,36 +372,66 @@ def _audit_filters(users: list[User]) -> tuple[AuditFilterForm, audit_records.Au
     return form, filters
 
 
-def _filter_args(filters: audit_records.AuditFilters) -> dict[str, str]:
-    """The applied filters as query-string arguments, for page links and the CSV link."""
+def _filter_args(filters: audit_records.AuditFilters) -> dict[str, object]:
+    """The applied filters as query-string arguments (ids only), for links and redirects."""
     args = {
-        "user": filters.user_id,
-        "patient": filters.patient_id,
+        "actor_id": list(filters.actor_ids),
+        "patient_id": list(filters.patient_ids),
         "action": filters.action,
         "date_from": filters.date_from.isoformat() if filters.date_from else None,
         "date_to": filters.date_to.isoformat() if filters.date_to else None,
     }
-    return {k: str(v) for k, v in args.items() if v not in (None, "")}
+    return {k: v for k, v in args.items() if v not in (None, "", [])}
 
 
-@bp.route("/audit")
+@bp.route("/audit", methods=["GET", "POST"])
 def audit_log():
-    users = staff_ops.all_users()
-    form, filters = _audit_filters(users)
-    page = inputs.page_number()
-    result = audit_records.audit_page(_me(), filters, page, users)
+    """The audit log, newest first. GET: filtered by the query string (ids, action, dates).
+    POST: the filter form; typed names become ids (a box left empty keeps the person or
+    patient already applied), then a redirect to the GET, so no name is ever in an address.
+    A name that matches nobody, or too many, is a message beside its box."""
+    form, filters = _applied_filters()
+    posted = request.method == "POST"
+    if posted:
+        choices = form.action.choices
+        form = AuditFilterForm()
+        _prepare(form, choices)
+        if form.validate_on_submit():
+            try:
+                actor_ids, patient_ids = audit_records.ids_for_names(
+                    form.person.data, form.patient.data
+                )
+            except FieldProblems as exc:
+                for name, messages in exc.errors.items():
+                    form[name].errors = [*form[name].errors, *messages]
+            else:
+                chosen = audit_records.AuditFilters(
+                    actor_ids=filters.actor_ids if actor_ids is None else actor_ids,
+                    patient_ids=filters.patient_ids if patient_ids is None else patient_ids,
+                    action=form.action.data or None,
+                    date_from=form.date_from.data,
+                    date_to=form.date_to.data,
+                )
+                return redirect(url_for("admin.audit_log", **_filter_args(chosen)))
+    args = _filter_args(filters)
+    result = audit_records.audit_page(_me(), filters, inputs.page_number())
     return render_template(
         "admin/audit.html",
         form=form,
+        posted=posted,
         result=result,
-        args=_filter_args(filters),
+        args=args,
+        everyone=url_for("admin.audit_log", **{k: v for k, v in args.items() if k != "actor_id"}),
+        every_patient=url_for(
+            "admin.audit_log", **{k: v for k, v in args.items() if k != "patient_id"}
+        ),
     )
 
 
 @bp.route("/audit.csv")
 @recent_auth_required()
 def audit_csv():
-    _form, filters = _audit_filters(staff_ops.all_users())
+    _form, filters = _applied_filters()
     body = audit_records.audit_csv(_me(), filters)
     stamp = clock.utcnow().strftime("%Y%m%d-%H%M%S")
     return Response(
