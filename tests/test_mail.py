@@ -1,4 +1,5 @@
-"""Email over a real SMTP server: invitations, password reset, reminders, the outbox.
+"""Email over a real SMTP server: invitations, password reset, reminders (one digest per
+person per run), the "new reading" email, the outbox.
 
 Every test that sends talks to aiosmtpd on a free local port (``tests/smtp_server.py``).
 """
@@ -19,7 +20,9 @@ from lms.mail import messages, outbox
 from lms.mail.reminders import send_reminders, stage_for
 from lms.mail.wording import DENY_WORDS, IndiscreetSubject, check_discreet, denied_words
 from lms.models import Assignment, AuditEvent, ModuleProgress, Outbox, Patient, User
+from lms.models.mail import OutboxReading
 from tests.helpers import (
+    NO_CHECK,
     app_context,
     csrf_token,
     give_consent,
@@ -44,6 +47,36 @@ def app_config(app_config, smtp):
     return {**app_config, **smtp_settings(smtp)}
 
 
+EXTRA = [f"extra-{n}" for n in range(1, 6)]
+SEVEN = ["first-steps", "no-check", *EXTRA]
+TITLES = ("First steps", "No check here", *(f"Extra reading {n}" for n in range(1, 6)))
+
+
+@pytest.fixture
+def courses(courses):
+    """The test course with five more short readings, and a path of all seven."""
+    course = courses / "test-course"
+    for n, slug in enumerate(EXTRA, start=1):
+        text = NO_CHECK.replace("title: No check here", f"title: Extra reading {n}")
+        (course / f"{slug}.md").write_text(text)
+    (course / "course.yml").write_text(
+        "title: Test course\n"
+        "summary: A small course for tests.\n"
+        "audience: [family, patient]\n"
+        f"modules: [{', '.join(SEVEN)}]\n"
+        "paths:\n"
+        "  - slug: test-path\n"
+        "    title: Test path\n"
+        "    summary: Both modules.\n"
+        "    modules: [first-steps, no-check]\n"
+        "  - slug: whole-course\n"
+        "    title: Whole course\n"
+        "    summary: All seven.\n"
+        f"    modules: [{', '.join(SEVEN)}]\n"
+    )
+    return courses
+
+
 def links(text: str, path_part: str) -> list[str]:
     return [u for u in URL_RE.findall(text) if path_part in u]
 
@@ -65,6 +98,22 @@ def send(runner) -> str:
     result = runner.invoke(args=["reminders", "send"])
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def covered(app) -> list[tuple[int, int, str]]:
+    """(outbox id, assignment id, stage): which readings each email is about."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(
+                OutboxReading.outbox_id, OutboxReading.assignment_id, OutboxReading.stage
+            ).order_by(OutboxReading.outbox_id, OutboxReading.assignment_id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def assert_no_titles(mail) -> None:
+    for title in TITLES:
+        assert title not in mail.subject + mail.text + mail.html, title
 
 
 # --- a family with readings -----------------------------------------------------------------
@@ -252,42 +301,83 @@ def test_repeated_requests_within_minutes_send_one_email(app, client, smtp):
 
 def test_reminders_run_twice_send_once(app, runner, smtp, family):
     first = send(runner)
-    assert "Reminders: 2 new, 0 skipped." in first
-    assert "Sent 2 email(s)" in first
-    subjects = sorted(m.subject for m in smtp.messages)
-    assert subjects == ["A reading is due tomorrow", "A reading is waiting for you"]
-    for mail in smtp.messages:
-        assert mail.rcpt_tos == ["pat@example.org"]
-        assert links(mail.text, "/learn/") == ["https://learn.example.org/learn/"]
-        assert "https://learn.example.org/learn/" in mail.html
-        assert (
-            mail.message["List-Unsubscribe"]
-            .strip()
-            .startswith("<https://learn.example.org/auth/reminders/off/")
-        )
+    assert "Reminders: 2 new, 0 skipped.\nRecorded 1 reminder email(s)" in first
+    assert "Sent 1 email(s)" in first
+    [mail] = smtp.messages  # one email for both readings
+    assert mail.rcpt_tos == ["pat@example.org"]
+    assert mail.subject == "2 readings are waiting for you"
+    assert "1 reading is due tomorrow." in mail.text
+    assert "1 reading is past its due date." in mail.text
+    assert links(mail.text, "/learn/") == ["https://learn.example.org/learn/"]
+    assert "https://learn.example.org/learn/" in mail.html
+    assert (
+        mail.message["List-Unsubscribe"]
+        .strip()
+        .startswith("<https://learn.example.org/auth/reminders/off/")
+    )
+    assert_no_titles(mail)
 
     second = send(runner)
     assert "Reminders: 0 new, 2 skipped (2 already reminded)." in second
+    assert "Recorded 0 reminder email(s)" in second
     assert "Sent 0 email(s)" in second
+    assert len(smtp.messages) == 1
+    [row] = outbox_rows(app)
+    with app.app_context():
+        assert row.dedupe_key == f"reminder_digest:{family['member'].id}:{clock.today()}"
+    assert row.kind == "reminder_digest"
+    assert covered(app) == [
+        (row.id, family["due_soon"], "due-soon"),
+        (row.id, family["overdue"], "overdue"),
+    ]
+
+
+def test_seven_due_readings_make_one_email(app, runner, smtp, family):
+    """A family member with seven readings due soon or overdue gets one email that counts
+    them, and names none of them."""
+    patient, member, clinician = family["patient"], family["member"], family["clinician"]
+    days = {"extra-1": 0, "extra-2": 2, "extra-3": -8, "extra-4": -10, "extra-5": -1}
+    for slug, due_in_days in days.items():
+        make_assignment(patient, member, slug, due_in_days=due_in_days, by=clinician)
+    # Someone else's readings are their own email.
+    other = make_user("family", email="lee@example.org")
+    make_family(patient, other, consent="active")
+    make_assignment(patient, other, "first-steps", due_in_days=2, by=clinician)
+
+    output = send(runner)
+    assert "Reminders: 8 new, 0 skipped.\nRecorded 2 reminder email(s)" in output
+    assert "Sent 2 email(s)" in output
+    [mail] = [m for m in smtp.messages if m.rcpt_tos == ["pat@example.org"]]
+    assert mail.subject == "7 readings are waiting for you"
+    check_discreet(mail.subject)
+    assert "3 readings are due soon, the first today." in mail.text
+    assert "4 readings are past their due date." in mail.text
+    assert "3 readings are due soon" in mail.html and "4 readings are past" in mail.html
+    assert "Sam" not in mail.subject + mail.text + mail.html
+    assert_no_titles(mail)
+    [theirs] = [m for m in smtp.messages if m.rcpt_tos == ["lee@example.org"]]
+    with app.app_context():
+        assert theirs.subject == f"A reading is due {(clock.today() + timedelta(days=2)):%A}"
+    assert len(covered(app)) == 8
+
+    output = send(runner)  # the same day again: nothing new
+    assert "Reminders: 0 new, 8 skipped (8 already reminded)." in output
     assert len(smtp.messages) == 2
-    keys = {row.dedupe_key for row in outbox_rows(app)}
-    assert keys == {
-        f"reminder:{family['due_soon']}:due-soon",
-        f"reminder:{family['overdue']}:overdue",
-    }
+    assert len(outbox_rows(app)) == 2
 
 
 def test_overdue_repeats_weekly_and_due_soon_only_within_two_days(app, runner, smtp, family):
     send(runner)
-    assert len(smtp.messages) == 2
+    assert len(smtp.messages) == 1
     clock.advance(timedelta(days=2))  # due-soon one now overdue; the other 5 days overdue
     send(runner)
-    assert len(smtp.messages) == 3
+    assert len(smtp.messages) == 2
+    assert smtp.messages[-1].subject == "A reading is waiting for you"
     clock.advance(timedelta(days=2))  # 7 days overdue: the weekly reminder
     send(runner)
-    assert len(smtp.messages) == 4
+    assert len(smtp.messages) == 3
     send(runner)
-    assert len(smtp.messages) == 4
+    assert len(smtp.messages) == 3
     with app.app_context():
         today = clock.today()
         assert stage_for(today + timedelta(days=3), today) is None
@@ -296,16 +386,41 @@ def test_overdue_repeats_weekly_and_due_soon_only_within_two_days(app, runner, s
         assert stage_for(today - timedelta(days=1), today) == "overdue"
         assert stage_for(today - timedelta(days=7), today) == "overdue-1"
         assert stage_for(today - timedelta(days=15), today) == "overdue-2"
+        # Capped by default: after two weekly repeats, no more.
+        assert app.config["REMINDER_OVERDUE_MAX_REPEATS"] == 2
+        assert stage_for(today - timedelta(days=21), today) is None
         app.config["REMINDER_OVERDUE_MAX_REPEATS"] = 1
         assert stage_for(today - timedelta(days=15), today) is None
+        app.config["REMINDER_OVERDUE_MAX_REPEATS"] = 0
+        assert stage_for(today - timedelta(days=70), today) == "overdue-10"
+
+
+def test_overdue_reminders_stop_after_two_repeats(app, runner, smtp, family):
+    for _week in range(5):
+        send(runner)
+        clock.advance(timedelta(days=7))
+    # Four weekly emails (the first covers both readings), then silence: each reading was
+    # reminded at most once per stage, and never past the second weekly repeat.
+    assert len(smtp.messages) == 4
+    stages: dict[int, list[str]] = {}
+    for _outbox, assignment_id, stage in covered(app):
+        stages.setdefault(assignment_id, []).append(stage)
+    assert sorted(stages[family["due_soon"]]) == ["due-soon", "overdue", "overdue-1", "overdue-2"]
+    assert sorted(stages[family["overdue"]]) == ["overdue", "overdue-1", "overdue-2"]
 
 
 def test_reminder_subject_names_the_weekday(app):
     with app.app_context():
         today = clock.today()
         due = today + timedelta(days=2)
-        subject = messages.reminder_subject("due-soon", due, today)
-        assert subject == f"A reading is due {due.strftime('%A')}"
+        weekday = due.strftime("%A")
+        assert messages.reminder_subject([due], today) == f"A reading is due {weekday}"
+        assert messages.reminder_subject([due, due], today) == f"2 readings are due {weekday}"
+        assert messages.reminder_subject([today], today) == "A reading is due today"
+        late = today - timedelta(days=1)
+        assert messages.reminder_subject([late], today) == "A reading is waiting for you"
+        assert messages.reminder_subject([due, late], today) == "2 readings are waiting for you"
+        assert messages.reminder_subject([due, today], today) == "2 readings are waiting for you"
 
 
 def test_no_reminders_for_completed_withdrawn_opted_out_cancelled_discharged(app, runner, smtp):
@@ -363,22 +478,21 @@ def test_a_refusing_server_keeps_the_reminder_and_a_later_run_delivers_it(
 ):
     smtp.handler.refuse = True
     output = send(runner)
-    assert "Sent 0 email(s); 2 failed" in output
-    rows = outbox_rows(app)
-    assert len(rows) == 2
-    for row in rows:
-        assert row.sent_at is None and row.attempts == 1
-        assert "554" in row.last_error and "refused" in row.last_error
+    assert "Sent 0 email(s); 1 failed" in output
+    [row] = outbox_rows(app)
+    assert row.sent_at is None and row.attempts == 1
+    assert "554" in row.last_error and "refused" in row.last_error
     assert smtp.messages == []
 
     smtp.handler.refuse = False
     output = send(runner)
     assert "Reminders: 0 new, 2 skipped (2 already reminded)." in output
-    assert "Sent 2 email(s); 0 failed" in output
-    assert len(smtp.messages) == 2
+    assert "Sent 1 email(s); 0 failed" in output
+    [mail] = smtp.messages
+    assert mail.subject == "2 readings are waiting for you"
     assert all(r.sent_at is not None and r.last_error is None for r in outbox_rows(app))
     send(runner)
-    assert len(smtp.messages) == 2
+    assert len(smtp.messages) == 1
 
 
 def _discharge(family):
@@ -421,21 +535,21 @@ def _cancel(family):
 @pytest.mark.parametrize(
     ("change", "reason", "words"),
     [
-        (_discharge, "no_access", "2 consent or enrolment ended"),
-        (_withdraw, "no_access", "2 consent or enrolment ended"),
-        (_complete, "completed", "2 completed"),
-        (_reminders_off, "reminders_off", "2 reminders turned off"),
-        (_cancel, "cancelled", "2 assignment cancelled"),
+        (_discharge, "no_access", "1 consent or enrolment ended"),
+        (_withdraw, "no_access", "1 consent or enrolment ended"),
+        (_complete, "completed", "1 completed"),
+        (_reminders_off, "reminders_off", "1 reminders turned off"),
+        (_cancel, "cancelled", "1 assignment cancelled"),
     ],
     ids=["discharged", "consent-withdrawn", "completed", "reminders-off", "cancelled"],
 )
 def test_a_reminder_recorded_before_the_change_is_not_sent_after_it(
     app, runner, smtp, family, change, reason, words
 ):
-    """The mail server is down when the reminders are recorded; before it is back, the
-    patient is discharged (or withdraws consent, or …). The next run must not deliver them."""
+    """The mail server is down when the digest is recorded; before it is back, the patient
+    is discharged (or withdraws consent, or …). The next run must not deliver it."""
     smtp.handler.refuse = True
-    assert "Sent 0 email(s); 2 failed" in send(runner)
+    assert "Sent 0 email(s); 1 failed" in send(runner)
     with app_context():
         change(family)
         uow.commit()
@@ -444,22 +558,48 @@ def test_a_reminder_recorded_before_the_change_is_not_sent_after_it(
     output = send(runner)
     assert smtp.messages == []
     assert "Sent 0 email(s); 0 failed" in output
-    assert f"Not sent, no longer due: 2 ({words})." in output
-    rows = outbox_rows(app)
-    assert [(r.sent_at, r.drop_reason) for r in rows] == [(None, reason)] * 2
-    assert all(r.dropped_at is not None and r.assignment_id for r in rows)
+    assert f"Not sent, no longer due: 1 ({words})." in output
+    [row] = outbox_rows(app)
+    assert (row.sent_at, row.drop_reason) == (None, reason)
+    assert row.dropped_at is not None
+    assert {a for _o, a, _s in covered(app)} == {family["due_soon"], family["overdue"]}
     send(runner)  # dropped stays dropped
     assert smtp.messages == []
+
+
+def test_a_digest_still_partly_due_is_sent_counting_only_those(app, runner, smtp, family):
+    """Of the two readings a waiting digest covers, one is completed before the mail server
+    is back: the digest goes out, counted again at that moment (the count is rebuilt)."""
+    smtp.handler.refuse = True
+    send(runner)
+    [before] = outbox_rows(app)
+    assert before.subject == "2 readings are waiting for you"
+    with app_context():
+        db.session.add(
+            ModuleProgress(
+                user_id=family["member"].id, module_slug="no-check", completed_at=clock.utcnow()
+            )
+        )
+        uow.commit()
+
+    smtp.handler.refuse = False
+    output = send(runner)
+    assert "Sent 1 email(s)" in output and "Not sent" not in output
+    [mail] = smtp.messages
+    assert mail.subject == "A reading is due tomorrow"
+    assert "1 reading is due tomorrow." in mail.text and "past its due date" not in mail.text
+    [after] = outbox_rows(app)
+    assert after.sent_at is not None and after.subject == mail.subject  # what was sent
 
 
 def test_nothing_listening_then_listening(app, runner, smtp, family):
     app.config["MAIL_PORT"] = free_port()
     output = send(runner)
-    assert "2 failed" in output
+    assert "1 failed" in output
     assert all(r.last_error and r.sent_at is None for r in outbox_rows(app))
     app.config["MAIL_PORT"] = smtp.port
     send(runner)
-    assert len(smtp.messages) == 2
+    assert len(smtp.messages) == 1
 
 
 def test_two_concurrent_runs_send_once(app, smtp, family):
@@ -490,11 +630,13 @@ def test_two_concurrent_runs_send_once(app, smtp, family):
     for thread in threads:
         thread.join(60)
     assert errors == []
-    assert sum(run.queued for run in runs) == 22
-    assert sum(run.delivery.sent for run in runs) == 22
-    assert len(smtp.messages) == 22
-    pairs = [(m.rcpt_tos[0], m.subject) for m in smtp.messages]
-    assert len(set(pairs)) == 22
+    # Eleven people, two readings each: one email each, every reading covered once.
+    assert sum(run.queued for run in runs) == 11
+    assert sum(run.readings for run in runs) == 22
+    assert sum(run.delivery.sent for run in runs) == 11
+    assert len(smtp.messages) == 11
+    assert len({m.rcpt_tos[0] for m in smtp.messages}) == 11
+    assert len(covered(app)) == 22
 
 
 def test_enqueue_twice_records_once(app):
@@ -513,6 +655,137 @@ def test_enqueue_twice_records_once(app):
         assert outbox.enqueue(**kwargs) is None
         db.session.commit()
         assert len(db.session.scalars(select(Outbox)).all()) == 1
+
+
+# --- a new reading -------------------------------------------------------------------------
+
+
+def _assign_path(clinician, patient, learners, path_slug: str) -> int:
+    """Assign a path as the clinic's form does, then commit the unit of work as the request
+    does (delivering what waited for the commit). Inside an app context."""
+    from lms.assignments import operations as assignment_ops
+    from lms.content import get_library
+
+    created = assignment_ops.assign(
+        db.session.get(User, clinician.id),
+        db.session.get(Patient, patient.id),
+        module_slugs=list(get_library().path(path_slug).module_slugs),
+        learners=[db.session.get(User, learner.id) for learner in learners],
+        first_due=clock.today() + timedelta(days=7),
+        spread_days=2,
+        note=None,
+        path_slug=path_slug,
+    )
+    uow.commit()
+    return created
+
+
+def test_assigning_a_path_sends_one_new_reading_email(app, client, smtp):
+    clinician = make_user("clinician", name="Casey Clinician")
+    patient = make_patient(clinician, name="Sam Example")
+    member = make_user("family", email="pat@example.org", name="Pat Example")
+    make_family(patient, member, consent="active")
+    opted_out = make_user("family", email="lee@example.org")
+    make_family(patient, opted_out, consent="active")
+    with app_context():
+        db.session.get(User, opted_out.id).reminders_enabled = False
+        db.session.commit()
+    login(client, clinician.email)
+    response = post_form(
+        client,
+        f"/clinic/patients/{patient.id}/assign",
+        {
+            "what": "path:whole-course",
+            "learners": [str(member.id), str(opted_out.id)],
+            "due_on": (clock.today() + timedelta(days=3)).isoformat(),
+            "spread_days": "2",
+            "note": "Before the family session about Sam",
+        },
+    )
+    assert response.status_code == 302
+    with app_context():
+        assert db.session.scalar(select(db.func.count(Assignment.id))) == 14
+
+    [mail] = smtp.messages  # seven readings, one email; none for the one who opted out
+    assert mail.rcpt_tos == ["pat@example.org"]
+    assert mail.subject == "7 new readings are ready for you"
+    check_discreet(mail.subject)
+    assert "Your care team has added 7 readings for you." in mail.text
+    with app_context():
+        first = format_first_due(clock.today() + timedelta(days=3))
+    assert f"The first is due on {first}." in mail.text
+    assert links(mail.text, "/learn/") == ["https://learn.example.org/learn/"]
+    assert (
+        mail.message["List-Unsubscribe"]
+        .strip()
+        .startswith("<https://learn.example.org/auth/reminders/off/")
+    )
+    assert_no_titles(mail)
+    for private in ("Sam", "Whole course", "family session"):
+        assert private not in mail.subject + mail.text + mail.html
+    [row] = outbox_rows(app)
+    assert row.kind == "new_reading" and row.sent_at is not None
+    assert [stage for outbox_id, _a, stage in covered(app) if outbox_id == row.id] == ["new"] * 7
+
+
+def format_first_due(day) -> str:
+    from flask_babel import format_date
+
+    return format_date(day, "long")
+
+
+def test_one_new_reading_email_per_learner_and_none_for_those_who_may_not_get_it(app, smtp):
+    clinician = make_user("clinician")
+    patient = make_patient(clinician, name="Sam Example")
+    reader = make_user("family", email="reader@example.org")
+    opted_out = make_user("family", email="optout@example.org")
+    inactive = make_user("family", email="gone@example.org", active=False)
+    unconsented = make_user("family", email="withdrawn@example.org")
+    patient_user = make_user("patient", email="me@example.org")
+    with app_context():
+        db.session.get(Patient, patient.id).user_id = patient_user.id
+        db.session.get(User, opted_out.id).reminders_enabled = False
+        db.session.commit()
+    for user in (reader, opted_out, inactive):
+        make_family(patient, user, consent="active")
+    make_family(patient, unconsented, consent="withdrawn")
+    with app_context():
+        learners = [reader, opted_out, inactive, unconsented, patient_user]
+        assert _assign_path(clinician, patient, learners, "test-path") == 10
+        assert _assign_path(clinician, patient, [reader], "whole-course") == 5
+    # The reader: one email per assigning (two readings, then five more); the patient one.
+    assert sorted((m.rcpt_tos[0], m.subject) for m in smtp.messages) == [
+        ("me@example.org", "2 new readings are ready for you"),
+        ("reader@example.org", "2 new readings are ready for you"),
+        ("reader@example.org", "5 new readings are ready for you"),
+    ]
+    for mail in smtp.messages:
+        check_discreet(mail.subject)
+        assert_no_titles(mail)
+
+
+def test_a_new_reading_email_not_yet_sent_is_dropped_once_cancelled(app, runner, smtp):
+    clinician = make_user("clinician")
+    patient = make_patient(clinician)
+    member = make_user("family", email="pat@example.org")
+    make_family(patient, member, consent="active")
+    smtp.handler.refuse = True
+    with app_context():
+        _assign_path(clinician, patient, [member], "test-path")
+    [row] = outbox_rows(app)
+    assert row.kind == "new_reading" and row.sent_at is None and row.attempts == 1
+    with app_context():
+        from lms.assignments import operations as assignment_ops
+
+        for assignment in db.session.scalars(select(Assignment)):
+            assignment_ops.cancel_assignment(db.session.get(User, clinician.id), assignment)
+        uow.commit()
+    smtp.handler.refuse = False
+    result = runner.invoke(args=["mail", "flush"])
+    assert "1 no longer due, not sent" in result.output
+    assert smtp.messages == []
+    [row] = outbox_rows(app)
+    assert row.drop_reason == "cancelled" and row.sent_at is None
 
 
 # --- discreet wording -----------------------------------------------------------------------
@@ -538,19 +811,20 @@ def test_every_subject_and_preview_is_discreet(app, client, runner, smtp, family
         give_consent(patient.id, link.id)
         invitation_ops.invite(db.session.get(User, clinician.id), patient, link)
         uow.commit()
+        _assign_path(clinician, patient, [family["member"]], "whole-course")
     send(runner)
     clock.advance(timedelta(days=7))
     send(runner)
     kinds = {row.kind for row in outbox_rows(app)}
-    assert kinds == {"invitation", "password_reset", "reminder", "reminder_overdue"}
-    names = ("Sam", "Pat", "Casey", "Clinician", "Chris", "First steps", "No check here")
+    assert kinds == {"invitation", "password_reset", "reminder_digest", "new_reading"}
+    names = ("Sam", "Pat", "Casey", "Clinician", "Chris", "Whole course", *TITLES)
     assert len(smtp.messages) >= 5
     for mail in smtp.messages:
         preview = mail.text.strip().splitlines()[:3]
         for text in [mail.subject, *preview]:
             assert denied_words(text, names) == [], (text, denied_words(text, names))
         # The patient's name and the reading's title appear nowhere in the email.
-        for name in ("Sam", "First steps", "No check here"):
+        for name in ("Sam", "Whole course", *TITLES):
             assert name not in mail.text and name not in mail.html
         for url in URL_RE.findall(mail.text):
             assert url == "https://learn.example.org" or url.startswith(
@@ -596,7 +870,7 @@ def test_one_click_link_turns_reminders_off(app, runner, smtp, family):
     clock.advance(timedelta(days=7))
     output = send(runner)
     assert "reminders turned off" in output
-    assert len(smtp.messages) == 2
+    assert len(smtp.messages) == 1
 
 
 def test_mail_program_one_click_post_needs_no_form_token(app, runner, smtp, family):
@@ -637,8 +911,8 @@ def test_without_a_server_mail_goes_to_the_log_and_the_instance_folder(
     caplog.set_level(logging.WARNING, logger=app.logger.name)
     send(runner)
     files = sorted((tmp_path / "mail").glob("*.eml"))
-    assert len(files) == 2
-    assert "A reading is" in files[0].read_text()
+    assert len(files) == 1
+    assert "2 readings are waiting for you" in files[0].read_text()
     assert "no MAIL_SERVER set" in caplog.text
     assert all(row.sent_at is not None for row in outbox_rows(app))
 

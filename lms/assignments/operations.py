@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from lms import audit, clock, submissions
+from lms import audit, clock, submissions, uow
 from lms.extensions import db
+from lms.mail import outbox, reminders
 from lms.models import (
     Assignment,
     Patient,
@@ -36,7 +38,9 @@ def assign(
 
     An open assignment of the same module to the same learner for this patient is kept as
     it is (a unique index holds one open per learner, patient and module); the same form
-    sent twice at once answers with the first one's count.
+    sent twice at once answers with the first one's count. Each learner gets one discreet
+    "new reading" email for what this call gave them (``mail.reminders``), sent once the unit
+    of work is committed.
     """
     if not learners:
         raise Problem(_l("Choose at least one person to assign to."))
@@ -83,6 +87,10 @@ def assign(
             patient_id=patient.id,
             detail=f"module={assignment.module_slug} learner={assignment.learner_id}",
         )
+    # One discreet "new reading" email per learner for this assigning (a path is one email),
+    # delivered once the assignments are committed.
+    for outbox_id in reminders.announce_new_readings(created):
+        uow.after_commit(partial(outbox.send_now, outbox_id))
     submissions.finish(once, len(created))
     return len(created)
 

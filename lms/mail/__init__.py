@@ -7,5 +7,8 @@
   the instance folder, so nothing is lost silently in development.
 - ``messages``: each kind of email, rendered from ``templates/email/`` in discreet words.
 - ``tokens``: signed password-reset and reminders-off links.
-- ``reminders``: ``flask reminders send`` (due soon, overdue, then weekly while overdue).
+- ``reminders``: ``flask reminders send``: at most one email per person per run, a digest
+  of the readings due soon or overdue (then weekly while overdue, twice by default).
+- A discreet "new reading from your care team" email when something is assigned
+  (``messages``; queued by ``assignments.operations.assign``), one per learner per request.
 """

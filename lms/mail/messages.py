@@ -1,7 +1,8 @@
 """Each kind of email: its discreet subject, its plain-text and HTML bodies, its dedupe key.
 
-Bodies come from ``templates/email/<kind>.txt`` and ``.html``. They greet nobody by name, name
-no patient, module, diagnosis or program type, and link to the site, where the reader signs in.
+Bodies come from ``templates/email/<kind>.txt`` and ``.html`` (reminder digests and "new
+reading" emails share ``reminder``). They greet nobody by name, name no patient, module,
+diagnosis or program type, and link to the site, where the reader signs in.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale, format_date, ngettext
 from flask_babel import gettext as _
 
 from lms import clock
 from lms.config import DEV_SITE_URL
 from lms.mail import outbox, tokens
-from lms.models import Assignment, Invitation, User
+from lms.models import Invitation, User
 
 
 def site_url() -> str:
@@ -172,7 +173,13 @@ def queue_email_changed_notice(user: User, old_email: str) -> int | None:
     )
 
 
-# --- reminders ---------------------------------------------------------------------------
+# --- reminders and new readings -----------------------------------------------------------
+#
+# Both name only how many readings there are (and, for readings due on one coming day, that
+# day), never which: the same words whoever reads the subject over a shoulder.
+
+REMINDER_DIGEST = "reminder_digest"
+NEW_READING = "new_reading"
 
 
 def _when(due_on: date, today: date) -> str:
@@ -180,49 +187,133 @@ def _when(due_on: date, today: date) -> str:
         return _("today")
     if due_on == today + timedelta(days=1):
         return _("tomorrow")
-    return format_date(due_on, "EEEE")  # a weekday: reminders come at most a few days ahead
+    if due_on < today + timedelta(days=7):
+        return format_date(due_on, "EEEE")  # a weekday: unambiguous within the coming week
+    return _("on %(date)s", date=_long(due_on))
 
 
-def reminder_subject(stage: str, due_on: date, today: date) -> str:
-    if stage == "due-soon":
-        return _("A reading is due %(when)s", when=_when(due_on, today))
-    return _("A reading is waiting for you")
-
-
-def reminder_dedupe_key(assignment_id: int, stage: str) -> str:
-    return f"reminder:{assignment_id}:{stage}"
-
-
-def queue_reminder(assignment: Assignment, user: User, stage: str, today: date) -> int | None:
-    with force_locale(_locale(user)):
-        subject = reminder_subject(stage, assignment.due_on, today)
-        if stage == "due-soon":
-            preheader = _(
-                "You have a reading to finish by %(date)s.", date=_long(assignment.due_on)
-            )
-        else:
-            preheader = _(
-                "A reading was due on %(date)s. It is still there for you.",
-                date=_long(assignment.due_on),
-            )
-        message = render(
-            "reminder",
-            subject,
-            preheader,
-            stage=stage,
-            url=external_url("learn.index"),
-            account_url=external_url("auth.account"),
-            off_url=reminders_off_url(user),
+def reminder_subject(due_dates: list[date], today: date) -> str:
+    """How many readings are waiting; the day they are due when all are due on one coming day
+    ("A reading is due tomorrow", "3 readings are due Friday", "2 readings are waiting for
+    you")."""
+    count = len(due_dates)
+    if due_dates and len(set(due_dates)) == 1 and due_dates[0] >= today:
+        return ngettext(
+            "A reading is due %(when)s",
+            "%(num)d readings are due %(when)s",
+            count,
+            when=_when(due_dates[0], today),
         )
+    return ngettext("A reading is waiting for you", "%(num)d readings are waiting for you", count)
+
+
+def reminder_digest_key(user_id: int, today: date) -> str:
+    """One reminder email per person per day, however many hosts run the command."""
+    return f"{REMINDER_DIGEST}:{user_id}:{today.isoformat()}"
+
+
+def render_reminder_digest(user: User, due_dates: list[date], today: date) -> Rendered:
+    """The reminder digest: how many readings are due soon and how many are overdue."""
+    soon = sorted(d for d in due_dates if d >= today)
+    late = [d for d in due_dates if d < today]
+    with force_locale(_locale(user)):
+        lines = []
+        if soon:
+            lines.append(
+                ngettext(
+                    "%(num)d reading is due %(when)s.",
+                    "%(num)d readings are due soon, the first %(when)s.",
+                    len(soon),
+                    when=_when(soon[0], today),
+                )
+            )
+        if late:
+            lines.append(
+                ngettext(
+                    "%(num)d reading is past its due date. It is still there for you.",
+                    "%(num)d readings are past their due date. They are still there for you.",
+                    len(late),
+                )
+            )
+        return _render_readings(user, reminder_subject(due_dates, today), lines, len(due_dates))
+
+
+def queue_reminder_digest(user: User, due_dates: list[date], today: date) -> int | None:
+    """Record today's one reminder email for ``user`` (None: already recorded today)."""
+    message = render_reminder_digest(user, due_dates, today)
     return outbox.enqueue(
-        kind="reminder" if stage == "due-soon" else "reminder_overdue",
-        dedupe_key=reminder_dedupe_key(assignment.id, stage),
+        kind=REMINDER_DIGEST,
+        dedupe_key=reminder_digest_key(user.id, today),
         recipient=user.email,
         user_id=user.id,
-        assignment_id=assignment.id,
         subject=message.subject,
         text=message.text,
         html=message.html,
+    )
+
+
+def render_new_reading(user: User, due_dates: list[date | None]) -> Rendered:
+    """What a care team just assigned: how many readings, and when the first is due."""
+    count = len(due_dates)
+    dated = sorted(d for d in due_dates if d is not None)
+    with force_locale(_locale(user)):
+        subject = ngettext(
+            "A new reading is ready for you", "%(num)d new readings are ready for you", count
+        )
+        lines = [
+            ngettext(
+                "Your care team has added a reading for you.",
+                "Your care team has added %(num)d readings for you.",
+                count,
+            )
+        ]
+        if dated:
+            lines.append(
+                ngettext(
+                    "It is due on %(date)s.",
+                    "The first is due on %(date)s.",
+                    count,
+                    date=_long(dated[0]),
+                )
+            )
+        return _render_readings(user, subject, lines, count)
+
+
+def new_reading_key(user_id: int, assignment_ids: list[int]) -> str:
+    """One email per person per assigning: named by the first reading it announces."""
+    return f"{NEW_READING}:{user_id}:{min(assignment_ids)}"
+
+
+def queue_new_reading(
+    user: User, assignment_ids: list[int], due_dates: list[date | None]
+) -> int | None:
+    message = render_new_reading(user, due_dates)
+    return outbox.enqueue(
+        kind=NEW_READING,
+        dedupe_key=new_reading_key(user.id, assignment_ids),
+        recipient=user.email,
+        user_id=user.id,
+        subject=message.subject,
+        text=message.text,
+        html=message.html,
+    )
+
+
+def _render_readings(user: User, subject: str, lines: list[str], count: int) -> Rendered:
+    """Both kinds share one pair of templates (``reminder``) and its reminders-off footer."""
+    return render(
+        "reminder",
+        subject,
+        " ".join(lines),
+        lines=lines,
+        sign_in=ngettext(
+            "Sign in to read it, at your own pace:",
+            "Sign in to read them, at your own pace:",
+            count,
+        ),
+        url=external_url("learn.index"),
+        account_url=external_url("auth.account"),
+        off_url=reminders_off_url(user),
     )
 
 

@@ -121,8 +121,14 @@ def _claim(ids: list[int] | None = None, exclude: set[int] | None = None) -> lis
     return won
 
 
+#: Kinds the reminders setting (``User.reminders_enabled``, the one-click link) turns off:
+#: reminders and the "new reading" email. They carry that link and are asked again, just
+#: before sending, whether they are still wanted (``lms.mail.reminders``).
+REMINDER_SETTING_KINDS = ("reminder", "new_reading")
+
+
 def _unsubscribe_url(row: Outbox) -> str | None:
-    if not row.kind.startswith("reminder") or row.user_id is None:
+    if not row.kind.startswith(REMINDER_SETTING_KINDS) or row.user_id is None:
         return None
     from lms.mail.messages import reminders_off_url
     from lms.models import User
@@ -133,11 +139,20 @@ def _unsubscribe_url(row: Outbox) -> str | None:
 
 def _reason_to_drop(row: Outbox) -> str | None:
     """Why this message is no longer wanted now, if it is not (asked just before sending)."""
-    if row.kind.startswith("reminder"):
+    if row.kind.startswith(REMINDER_SETTING_KINDS):
         from lms.mail.reminders import reason_to_drop  # reminders build on this module
 
         return reason_to_drop(row)
     return None
+
+
+def _refresh(row: Outbox) -> None:
+    """Bring a message that counts readings up to date before it is sent (a digest recorded
+    while the mail server was down counts only the readings still due when it goes out)."""
+    if row.kind.startswith(REMINDER_SETTING_KINDS):
+        from lms.mail.reminders import refresh
+
+        refresh(row)
 
 
 def _drop(outbox_id: int, reason: str) -> None:
@@ -159,6 +174,7 @@ def _deliver_claimed(outbox_id: int) -> tuple[str, str | None]:
     if reason is not None:
         _drop(outbox_id, reason)
         return "dropped", reason
+    _refresh(row)  # kept in the row by the commit below: the outbox holds what was sent
     msg = transport.build_message(
         outbox_id=row.id,
         recipient=row.recipient,

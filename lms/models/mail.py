@@ -4,16 +4,20 @@
 assignment) is recorded once however many workers or hosts try at the same moment; a failed
 send stays here with its error and is retried by ``flask mail flush`` or ``flask reminders send``.
 
-A reminder names its assignment, so that at the moment of sending it is asked again whether it
-is still due: one recorded before the patient withdrew consent or was discharged, and not yet
-delivered, is *dropped* (never sent, kept with the reason) instead of sent.
+A reminder digest (one email per person per run) and a "new reading" email list the readings
+they are about in ``outbox_reading``: at the moment of sending each is asked again whether it is
+still due, and a message none of whose readings still is (the patient withdrew consent or was
+discharged, the reading was completed or cancelled) is *dropped* (never sent, kept with the
+reason) instead of sent. ``(assignment, stage)`` is unique there, so nobody is reminded twice of
+the same stage of one reading. Reminders recorded before digests named one assignment each
+(``Outbox.assignment_id``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms import clock
@@ -55,3 +59,23 @@ class Outbox(db.Model):
     def __repr__(self) -> str:
         state = "sent" if self.sent_at else "dropped" if self.dropped_at else "unsent"
         return f"<Outbox {self.id} {self.kind} {state}>"
+
+
+class OutboxReading(db.Model):
+    """One reading (assignment) an email is about, at one stage: ``due-soon``, ``overdue``,
+    ``overdue-1``… for reminders, ``new`` for the "new reading" email."""
+
+    __tablename__ = "outbox_reading"
+    # Each stage of one reading is covered by one email, however many runs or hosts try.
+    __table_args__ = (UniqueConstraint("assignment_id", "stage"),)
+
+    outbox_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True
+    )
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("assignment.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[str] = mapped_column(String(20))
+
+    def __repr__(self) -> str:
+        return f"<OutboxReading {self.outbox_id} {self.assignment_id} {self.stage}>"

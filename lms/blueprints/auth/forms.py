@@ -69,7 +69,9 @@ class ResetPasswordForm(NewPasswordFields, BaseForm):
 
 
 class RemindersForm(BaseForm):
-    reminders_enabled = BooleanField(_l("Email me when a reading is due soon or overdue"))
+    reminders_enabled = BooleanField(
+        _l("Email me when I have a new reading, and when one is due soon or overdue")
+    )
     submit = SubmitField(_l("Save"))
 
 
