@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, case, exists, func, literal, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
 from lms import access, clock
@@ -22,7 +22,7 @@ from lms.assignments import queries as assignment_q
 from lms.assignments import status as status_rules
 from lms.assignments.status import AssignmentStatus
 from lms.consent.queries import Standing, in_force_clause, standing
-from lms.content import get_library
+from lms.content import Module, get_library
 from lms.extensions import db
 from lms.models import (
     Assignment,
@@ -278,6 +278,13 @@ def learner_of(patient: Patient, learner_id: int) -> tuple[User, str] | None:
     return None
 
 
+#: Fewer learners than this behind a module's figures: the page adds a caution, and none of
+#: its questions is ranked among the hardest.
+MIN_LEARNERS = 5
+#: How many questions the cross-module "Hardest questions" ranking lists.
+HARDEST_COUNT = 10
+
+
 @dataclass
 class ItemRow:
     number: int
@@ -287,10 +294,59 @@ class ItemRow:
     correct: int
     top_wrong: str | None
     top_wrong_count: int
+    #: Different learners behind ``answered`` (the same number when only first tries count).
+    learners: int = 0
 
     @property
     def share_correct(self) -> float:
         return self.correct / self.answered if self.answered else 0.0
+
+    @property
+    def rankable(self) -> bool:
+        """Enough learners answered it for it to be called one of the hardest."""
+        return self.learners >= MIN_LEARNERS
+
+
+@dataclass
+class ModuleItems:
+    """One module's questions on its current version."""
+
+    module: Module
+    rows: list[ItemRow]
+    every_attempt: bool
+    #: How many learners, and how many attempts, the figures are based on.
+    learners: int
+    attempts: int
+
+    @property
+    def few(self) -> bool:
+        return 0 < self.learners < MIN_LEARNERS
+
+    @property
+    def hardest(self) -> ItemRow | None:
+        """The question with the lowest share correct, if enough learners answered."""
+        ranked = [row for row in self.rows if row.rankable]
+        return min(ranked, key=lambda row: (row.share_correct, row.number)) if ranked else None
+
+
+@dataclass
+class HardQuestion:
+    module: Module
+    item: ItemRow
+
+
+@dataclass
+class ItemAnalysis:
+    #: Every module with a knowledge check, in course order.
+    modules: list[Module]
+    #: Learners who took each module's current version (by slug).
+    learners: dict[str, int]
+    #: The questions with the lowest share correct among learners' first attempts, across
+    #: every module (only questions at least ``MIN_LEARNERS`` learners answered).
+    hardest: list[HardQuestion]
+    #: The module asked for (by default the first one somebody took), or None.
+    current: ModuleItems | None
+    min_learners: int = MIN_LEARNERS
 
 
 def _scope_learner_ids(user: User):
@@ -302,62 +358,163 @@ def _scope_learner_ids(user: User):
     return select(learners.c.user_id)
 
 
-def item_analysis(user: User, slug: str):
-    """Per question of the current version: share correct, most chosen wrong answer, count."""
-    module = get_library().module(slug)
-    if module is None or module.quiz is None:
-        return None, []
+@dataclass
+class _Tally:
+    answered: int = 0
+    correct: int = 0
+    learners: int = 0
+    wrong: Counter = field(default_factory=Counter)
+
+
+def _tallies(user: User, modules: list[Module]) -> dict[tuple[str, str, bool], _Tally]:
+    """Per (module slug, question id, is the learner's first attempt): answers, correct
+    answers, learners and wrong answers by what was chosen. Attempts on each module's current
+    version by learners in scope, in two queries however many modules and learners."""
+    conditions = [
+        or_(
+            *(
+                and_(QuizAttempt.module_slug == m.slug, QuizAttempt.content_version == m.version)
+                for m in modules
+            )
+        )
+    ]
     scope = _scope_learner_ids(user)
-    conditions = [QuizAttempt.module_slug == slug, QuizAttempt.content_version == module.version]
     if scope is not None:
         conditions.append(QuizAttempt.user_id.in_(scope))
-    totals = {
-        qid: (answered, int(right or 0))
-        for qid, answered, right in db.session.execute(
-            select(
-                QuizAnswer.question_id,
-                func.count(QuizAnswer.id),
-                func.sum(case((QuizAnswer.correct.is_(True), 1), else_=0)),
+    numbered = (
+        select(
+            QuizAttempt.id.label("attempt_id"),
+            QuizAttempt.user_id.label("user_id"),
+            QuizAttempt.module_slug.label("module_slug"),
+            func.row_number()
+            .over(
+                partition_by=(QuizAttempt.user_id, QuizAttempt.module_slug),
+                order_by=(QuizAttempt.submitted_at, QuizAttempt.id),
             )
-            .join(QuizAttempt, QuizAttempt.id == QuizAnswer.attempt_id)
-            .where(*conditions)
-            .group_by(QuizAnswer.question_id)
+            .label("nth"),
         )
-    }
-    wrong: dict[str, Counter] = defaultdict(Counter)
-    for qid, chosen, count in db.session.execute(
-        select(QuizAnswer.question_id, QuizAnswer.chosen, func.count(QuizAnswer.id))
-        .join(QuizAttempt, QuizAttempt.id == QuizAnswer.attempt_id)
-        .where(*conditions, QuizAnswer.correct.is_(False))
-        .group_by(QuizAnswer.question_id, QuizAnswer.chosen)
+        .where(*conditions)
+        .subquery("numbered")
+    )
+    # A column of its own, so both queries group by a column rather than by an expression
+    # with a bound parameter (PostgreSQL would not see the SELECT and GROUP BY ones as equal).
+    attempts = select(
+        numbered.c.attempt_id,
+        numbered.c.user_id,
+        numbered.c.module_slug,
+        (numbered.c.nth == 1).label("is_first"),
+    ).subquery("attempts")
+    keys = (attempts.c.module_slug, QuizAnswer.question_id, attempts.c.is_first)
+    tallies: dict[tuple[str, str, bool], _Tally] = defaultdict(_Tally)
+    for slug, question_id, is_first, answered, learners, correct in db.session.execute(
+        select(
+            *keys,
+            func.count(QuizAnswer.id),
+            func.count(attempts.c.user_id.distinct()),
+            func.sum(case((QuizAnswer.correct.is_(True), 1), else_=0)),
+        )
+        .join(attempts, attempts.c.attempt_id == QuizAnswer.attempt_id)
+        .group_by(*keys)
     ):
-        wrong[qid][chosen] = count
+        tally = tallies[(slug, question_id, bool(is_first))]
+        tally.answered, tally.learners, tally.correct = answered, learners, int(correct or 0)
+    for slug, question_id, is_first, chosen, count in db.session.execute(
+        select(*keys, QuizAnswer.chosen, func.count(QuizAnswer.id))
+        .join(attempts, attempts.c.attempt_id == QuizAnswer.attempt_id)
+        .where(QuizAnswer.correct.is_(False))
+        .group_by(*keys, QuizAnswer.chosen)
+    ):
+        tallies[(slug, question_id, bool(is_first))].wrong[chosen] = count
+    return tallies
+
+
+def _answer_text(question, chosen: str) -> str:
+    """What a stored answer (option ids, not places) says: texts joined with " + ", or for an
+    ordering question the steps in the learner's order joined with " → "."""
+    labels = []
+    for index in (int(c) for c in chosen.split(",") if c.isascii() and c.isdigit()):
+        if index < len(question.choices):
+            labels.append(question.choices[index].text)
+    joiner = " → " if question.is_ordering else " + "
+    return joiner.join(labels) or _("(no answer)")
+
+
+def _module_rows(module: Module, tallies, *, every_attempt: bool) -> list[ItemRow]:
     rows = []
     for number, question in enumerate(module.quiz.questions, start=1):
-        answered, right = totals.get(question.id, (0, 0))
+        first = tallies.get((module.slug, question.id, True)) or _Tally()
+        answered, correct, wrong = first.answered, first.correct, first.wrong
+        if every_attempt:
+            later = tallies.get((module.slug, question.id, False)) or _Tally()
+            answered, correct = answered + later.answered, correct + later.correct
+            wrong = wrong + later.wrong
         top_wrong, top_count = None, 0
-        if wrong[question.id]:
-            chosen, top_count = wrong[question.id].most_common(1)[0]
-            labels = []
-            for index in (int(c) for c in chosen.split(",") if c != ""):
-                if 0 <= index < len(question.choices):
-                    labels.append(question.choices[index].text)
-            joiner = " → " if question.is_ordering else " + "  # options by id, not by place
-            top_wrong = joiner.join(labels) or "(no answer)"
+        if wrong:
+            chosen, top_count = min(wrong.items(), key=lambda item: (-item[1], item[0]))
+            top_wrong = _answer_text(question, chosen)
         rows.append(
-            ItemRow(number, question.id, question.prompt, answered, right, top_wrong, top_count)
+            ItemRow(
+                number,
+                question.id,
+                question.prompt,
+                answered,
+                correct,
+                top_wrong,
+                top_count,
+                learners=first.learners,
+            )
         )
-    return module, rows
+    return rows
 
 
-def modules_with_attempts(user: User) -> dict[str, int]:
-    scope = _scope_learner_ids(user)
-    query = select(QuizAttempt.module_slug, func.count(QuizAttempt.id)).group_by(
-        QuizAttempt.module_slug
+def item_analysis(
+    user: User, slug: str | None = None, *, every_attempt: bool = False
+) -> ItemAnalysis | None:
+    """Question analysis over the learners this staff member may follow up with (admins: the
+    whole program), on each module's current version: per question of one module, the share
+    correct, the most chosen wrong answer and how many learners (and attempts) that rests on;
+    and the hardest questions across modules. Two queries, whatever the number of modules,
+    learners or attempts.
+
+    Each learner's first attempt counts once; ``every_attempt`` counts every attempt in the
+    one module's view (the ranking always counts first attempts). ``slug`` None: the first
+    module somebody took. None when ``slug`` names no module with a knowledge check."""
+    library = get_library()
+    modules = [m for m in library.modules() if m.quiz is not None]
+    asked = None
+    if slug is not None:
+        asked = library.module(slug)
+        if asked is None or asked.quiz is None:
+            return None
+        if all(m.slug != asked.slug for m in modules):
+            modules.append(asked)
+    tallies = _tallies(user, modules) if modules else {}
+    first_rows = {m.slug: _module_rows(m, tallies, every_attempt=False) for m in modules}
+    learners = {
+        m.slug: max((row.learners for row in first_rows[m.slug]), default=0) for m in modules
+    }
+    place = {m.slug: i for i, m in enumerate(modules)}
+    ranked = sorted(
+        (HardQuestion(m, row) for m in modules for row in first_rows[m.slug] if row.rankable),
+        key=lambda h: (h.item.share_correct, -h.item.learners, place[h.module.slug], h.item.number),
     )
-    if scope is not None:
-        query = query.where(QuizAttempt.user_id.in_(scope))
-    return dict(db.session.execute(query).all())
+    if asked is None:
+        asked = next((m for m in modules if learners[m.slug]), None)
+    current = None
+    if asked is not None:
+        rows = (
+            _module_rows(asked, tallies, every_attempt=True)
+            if every_attempt
+            else first_rows[asked.slug]
+        )
+        current = ModuleItems(
+            module=asked,
+            rows=rows,
+            every_attempt=every_attempt,
+            learners=learners[asked.slug],
+            attempts=max((row.answered for row in rows), default=0),
+        )
+    return ItemAnalysis(modules, learners, ranked[:HARDEST_COUNT], current)
 
 
 REPORT_HEADER = (
