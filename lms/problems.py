@@ -24,5 +24,15 @@ class FieldProblems(Problem):
         self.errors = errors
 
 
+class DuplicateRecordNumber(FieldProblems):
+    """The record number belongs to a patient already enrolled. ``patient_id`` is that
+    patient when the person enrolling may open their page (on their caseload), else None: a
+    clash must not reveal who else the program treats."""
+
+    def __init__(self, message, patient_id: int | None) -> None:
+        super().__init__({"record_number": [message]})
+        self.patient_id = patient_id
+
+
 class InvitationProblem(Problem):
     """An invitation link that cannot be used, and what to do about it."""

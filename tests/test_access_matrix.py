@@ -99,6 +99,7 @@ RULES: dict[str, set[str] | str] = {
     "clinic.assign": STAFF_ON,
     "clinic.cancel_assignment": STAFF_ON,
     "clinic.discharge": STAFF_ON,
+    "clinic.readmit": STAFF_ON,
     "clinic.learner": STAFF_ON,
     "clinic.items": STAFF,
     "clinic.sessions": STAFF,

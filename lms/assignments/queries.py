@@ -60,6 +60,13 @@ def for_patient(patient_id: int, today: date | None = None) -> list[Row]:
     )
 
 
+def open_count_for_learner(patient_id: int, learner_id: int | None) -> int:
+    """How many readings this learner has open for this patient (what a withdrawal pauses)."""
+    if learner_id is None:
+        return 0
+    return sum(1 for row in for_learner(patient_id, learner_id) if row.is_open)
+
+
 def for_learner(patient_id: int, learner_id: int, today: date | None = None) -> list[Row]:
     query, _expression, _ = status_select(today)
     return rows(

@@ -1,10 +1,12 @@
-"""Enrolment: enrol a patient, link family members, discharge (and what discharge ends)."""
+"""Enrolment: enrol a patient, link family members, discharge (and what discharge ends),
+re-admission."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from lms import audit, submissions
 from lms.consent import operations as consent_ops
@@ -18,6 +20,7 @@ from lms.models import (
     User,
     normalize_email,
 )
+from lms.problems import DuplicateRecordNumber
 
 
 def enroll_patient(
@@ -33,9 +36,12 @@ def enroll_patient(
     once = submissions.claim(clinician, submit_token, "patient.enroll")
     if once.earlier and (earlier := db.session.get(Patient, once.result or 0)) is not None:
         return earlier
+    record_number = (record_number or "").strip() or None
+    if record_number is not None:
+        _refuse_duplicate_record(clinician, record_number)
     patient = Patient(
         display_name=display_name.strip(),
-        record_number=(record_number or "").strip() or None,
+        record_number=record_number,
         enrolled_on=enrolled_on,
         status=PatientStatus.ACTIVE,
         created_by_id=clinician.id,
@@ -46,6 +52,43 @@ def enroll_patient(
     audit.record("patient.enrolled", actor=clinician, subject=patient, patient_id=patient.id)
     submissions.finish(once, patient.id)
     return patient
+
+
+def _refuse_duplicate_record(clinician: User, record_number: str) -> None:
+    """Record numbers are unique in the program (compared without case or spaces)."""
+    from flask_babel import lazy_gettext as _l
+
+    from lms import access
+
+    key = "".join(record_number.split()).lower()
+    normalized = func.lower(func.replace(Patient.record_number, " ", ""))
+    candidates = db.session.scalars(
+        select(Patient).where(normalized == key).order_by(Patient.id)
+    ).all()
+    if not candidates:
+        return
+    existing = candidates[0]
+    visible = db.session.scalars(
+        access.caseload(clinician).where(Patient.id == existing.id)
+    ).first()
+    if visible is not None:
+        raise DuplicateRecordNumber(
+            _l(
+                "Record number %(n)s is already used for %(name)s, on your caseload. Open their "
+                "page instead of enrolling them again.",
+                n=record_number,
+                name=existing.display_name,
+            ),
+            existing.id,
+        )
+    raise DuplicateRecordNumber(
+        _l(
+            "Record number %(n)s is already used for another patient of the program. Check the "
+            "number, or ask an administrator to add you to that patient's care team.",
+            n=record_number,
+        ),
+        None,
+    )
 
 
 def add_family_member(
@@ -109,4 +152,48 @@ def discharge(clinician: User, patient: Patient, on: date) -> bool:
         return False  # already done (a double click): nothing to write
     audit.record("patient.discharged", actor=clinician, subject=patient, patient_id=patient.id)
     consent_ops.end_at_discharge(clinician, patient.id)
+    return True
+
+
+@dataclass(frozen=True)
+class DischargeEffects:
+    """What discharging this patient now would do, for the page that asks first."""
+
+    family_losing_access: tuple[str, ...]  # names of family members who see something now
+    consents_ending: int  # consents in force that last "until the program ends"
+    readings_paused: int  # assignments not done, which discharge suspends
+
+
+def discharge_effects(patient: Patient, today: date) -> DischargeEffects:
+    from lms.assignments import queries as assignment_q
+    from lms.consent import queries as consent_q
+
+    family = consent_q.family_consents(patient, today)
+    rows = assignment_q.for_patient(patient.id, today)
+    return DischargeEffects(
+        family_losing_access=tuple(
+            row.link.display_name
+            for row in family
+            if row.standing.in_force and row.link.state == LinkState.ACTIVE
+        ),
+        consents_ending=sum(
+            1 for row in family if row.may_withdraw and row.standing.until_discharge
+        ),
+        readings_paused=sum(1 for row in rows if row.is_open),
+    )
+
+
+def readmit(clinician: User, patient: Patient) -> bool:
+    """Undo a discharge (a mistake, or the patient returns to the program). Readings that
+    discharge paused open again. Consents that ended with the discharge stay ended: a patient
+    agrees to share again by a new consent, never by an undo. Returns False if the patient
+    was not discharged (a double click re-admits and audits once)."""
+    readmitted = db.session.execute(
+        update(Patient)
+        .where(Patient.id == patient.id, Patient.status == PatientStatus.DISCHARGED)
+        .values(status=PatientStatus.ACTIVE, discharged_on=None)
+    )
+    if readmitted.rowcount != 1:
+        return False
+    audit.record("patient.readmitted", actor=clinician, subject=patient, patient_id=patient.id)
     return True

@@ -473,6 +473,7 @@ PAGE_TYPES = [
     PageType("invite", "clinician", _patient_sub("invite")),
     PageType("assign", "clinician", _patient_sub("assign")),
     PageType("assign-errors", "clinician", _assign_errors),
+    PageType("confirm-discharge", "clinician", _patient_sub("discharge")),
     PageType("caseload-needs-help", "clinician", _goto("/clinic/?show=needs_help&sort=overdue")),
     PageType("learner-drill-down", "clinician", _learner_drill_down),
     PageType("question-analysis", "clinician", _items),

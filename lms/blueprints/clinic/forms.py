@@ -15,7 +15,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.forms import BaseForm, DateField, OnceForm
@@ -47,7 +47,7 @@ class EnrollForm(OnceForm):
     record_number = StringField(
         _l("Record number (optional)"), validators=[Optional(), Length(max=40)]
     )
-    enrolled_on = DateField(_l("Enrolled on"), validators=[DataRequired()])
+    enrolled_on = DateField(_l("Enrolled on"), validators=[InputRequired()])
     submit = SubmitField(_l("Enroll patient"))
 
 
@@ -105,7 +105,7 @@ class ConsentForm(OnceForm):
         ],
         default="paper",
     )
-    signed_on = DateField(_l("Date signed"), validators=[DataRequired()])
+    signed_on = DateField(_l("Date signed"), validators=[InputRequired()])
     submit = SubmitField(_l("Record consent"))
 
 
@@ -138,7 +138,7 @@ class ActionForm(BaseForm):
 
 
 class DischargeForm(BaseForm):
-    discharged_on = DateField(_l("Discharge date"), validators=[DataRequired()])
+    discharged_on = DateField(_l("Discharge date"), validators=[InputRequired()])
     submit = SubmitField(_l("Discharge patient"))
 
 

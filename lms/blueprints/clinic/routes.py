@@ -55,7 +55,7 @@ from lms.models import (
 )
 from lms.models.clinical import DEFAULT_DISCLOSURE, DEFAULT_PURPOSE, DEFAULT_REVOCATION
 from lms.patients import operations as patient_ops
-from lms.problems import Problem
+from lms.problems import DuplicateRecordNumber, Problem
 from lms.security import recent_auth_required
 
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
@@ -109,17 +109,26 @@ def enroll():
     form = EnrollForm()
     if request.method == "GET":
         form.enrolled_on.data = clock.today()
+    existing = None
     if form.validate_on_submit():
-        patient = patient_ops.enroll_patient(
-            _me(),
-            display_name=form.display_name.data,
-            record_number=form.record_number.data,
-            enrolled_on=form.enrolled_on.data,
-            submit_token=form.submit_token.data,
-        )
-        flash(_("Patient enrolled."))
-        return redirect(url_for("clinic.patient", patient_id=patient.id))
-    return render_template("clinic/enroll.html", form=form)
+        try:
+            patient = patient_ops.enroll_patient(
+                _me(),
+                display_name=form.display_name.data,
+                record_number=form.record_number.data,
+                enrolled_on=form.enrolled_on.data,
+                submit_token=form.submit_token.data,
+            )
+        except DuplicateRecordNumber as exc:
+            form.record_number.errors = [
+                *form.record_number.errors,
+                *map(str, exc.errors["record_number"]),
+            ]
+            existing = exc.patient_id
+        else:
+            flash(_("Patient enrolled. Next, add the people in their family below."))
+            return redirect(url_for("clinic.patient", patient_id=patient.id))
+    return render_template("clinic/enroll.html", form=form, existing=existing)
 
 
 def _patient_page_data(patient: Patient) -> dict:
@@ -250,17 +259,29 @@ def print_consent(patient_id: str, consent_id: str):
     return render_template("clinic/consent_print.html", patient=patient, consent=consent)
 
 
-@bp.route("/patients/<patient_id>/family/<link_id>/withdraw-consent", methods=["POST"])
+@bp.route("/patients/<patient_id>/family/<link_id>/withdraw-consent", methods=["GET", "POST"])
 def revoke_consent(patient_id: str, link_id: str):
     """Record a withdrawal the patient gave on paper or in person: every consent in force
-    for that family member ends."""
+    for that family member ends. The page asks first and names who loses what."""
     patient = access.patient_for(_me(), patient_id)
     link = _link_of(patient, link_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    if consent_ops.withdraw_consent(_me(), link):
-        flash(_("Consent withdrawn. The family member no longer sees anything about the patient."))
-    return redirect(url_for("clinic.patient", patient_id=patient.id))
+    form = ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if consent_ops.withdraw_consent(_me(), link):
+            flash(
+                _("Consent withdrawn. The family member no longer sees anything about the patient.")
+            )
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    audit.record("withdrawal.form_view", subject=link, patient_id=patient.id)
+    return render_template(
+        "clinic/confirm_withdrawal.html",
+        patient=patient,
+        link=link,
+        readings=assignment_q.open_count_for_learner(patient.id, link.user_id),
+        form=form,
+    )
 
 
 @bp.route("/patients/<patient_id>/invite", methods=["GET", "POST"])
@@ -416,30 +437,67 @@ def assign(patient_id: str):
     return render_template("clinic/assign.html", patient=patient, form=form)
 
 
-@bp.route("/assignments/<assignment_id>/cancel", methods=["POST"])
+@bp.route("/assignments/<assignment_id>/cancel", methods=["GET", "POST"])
 def cancel_assignment(assignment_id: str):
+    """Cancel one reading; the page asks first and names the reading and the learner."""
     assignment = db.session.get(Assignment, access.parse_id(assignment_id))
     if assignment is None:
         abort(404)
     patient = access.patient_for(_me(), assignment.patient_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    if assignment_ops.cancel_assignment(_me(), assignment):
-        flash(_("Assignment cancelled."))
-    return redirect(url_for("clinic.patient", patient_id=patient.id))
+    form = ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if assignment_ops.cancel_assignment(_me(), assignment):
+            flash(_("Assignment cancelled."))
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    audit.record("cancel.form_view", subject=assignment, patient_id=patient.id)
+    module = get_library().module(assignment.module_slug)
+    return render_template(
+        "clinic/confirm_cancel.html",
+        patient=patient,
+        assignment=assignment,
+        title=module.title if module else assignment.module_slug,
+        form=form,
+    )
 
 
-@bp.route("/patients/<patient_id>/discharge", methods=["POST"])
+@bp.route("/patients/<patient_id>/discharge", methods=["GET", "POST"])
 def discharge(patient_id: str):
-    """Discharge: family access to anything about the patient ends; records are kept."""
+    """Discharge: family access to anything about the patient ends; records are kept. The
+    page says first what will end, for whom; re-admission undoes it."""
     patient = access.patient_for(_me(), patient_id)
     form = DischargeForm()
-    if not form.validate_on_submit():
-        flash(_("Enter the discharge date."), "error")
+    if request.method == "GET":
+        form.discharged_on.data = clock.today()
+    elif form.validate_on_submit():
+        if patient_ops.discharge(_me(), patient, form.discharged_on.data):
+            flash(_("Patient discharged. Family members no longer see anything about them."))
         return redirect(url_for("clinic.patient", patient_id=patient.id))
-    if patient_ops.discharge(_me(), patient, form.discharged_on.data):
-        flash(_("Patient discharged. Family members no longer see anything about them."))
-    return redirect(url_for("clinic.patient", patient_id=patient.id))
+    audit.record("discharge.form_view", subject=patient, patient_id=patient.id)
+    return render_template(
+        "clinic/confirm_discharge.html",
+        patient=patient,
+        form=form,
+        effects=patient_ops.discharge_effects(patient, clock.today()),
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/patients/<patient_id>/readmit", methods=["GET", "POST"])
+def readmit(patient_id: str):
+    """Undo a discharge: readings open again; consents that ended stay ended."""
+    patient = access.patient_for(_me(), patient_id)
+    form = ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if patient_ops.readmit(_me(), patient):
+            flash(
+                _("Patient re-admitted. Record a new consent before family members see anything.")
+            )
+        return redirect(url_for("clinic.patient", patient_id=patient.id))
+    audit.record("readmit.form_view", subject=patient, patient_id=patient.id)
+    return render_template("clinic/confirm_readmit.html", patient=patient, form=form)
 
 
 # --- drill-down, item analysis, sessions, reports -------------------------------------------
@@ -472,24 +530,18 @@ def learner(patient_id: str, learner_id: str):
 @bp.route("/items")
 def items():
     """Item analysis: which knowledge-check questions families get wrong (caseload; admins:
-    the whole program), as an SVG bar chart and a table."""
-    library = get_library()
-    counts = insight.modules_with_attempts(_me())
-    slug = request.args.get("module") or next(
-        (m.slug for m in library.modules() if counts.get(m.slug)), None
+    the whole program): the hardest questions across modules, then one module's questions,
+    each as an SVG bar chart and a table. Each learner's first attempt counts once unless
+    ``attempts=all``; 404 for a module that does not exist or has no knowledge check."""
+    attempts = inputs.choice("attempts", ("first", "all"), "first")
+    analysis = insight.item_analysis(
+        _me(), request.args.get("module") or None, every_attempt=attempts == "all"
     )
-    module, rows = insight.item_analysis(_me(), slug) if slug else (None, [])
-    if slug and module is None:
+    if analysis is None:
         abort(404)
-    audit.record("items.view", detail=f"module={slug}")
-    return render_template(
-        "clinic/items.html",
-        module=module,
-        rows=rows,
-        counts=counts,
-        library=library,
-        modules=[m for m in library.modules() if m.quiz],
-    )
+    shown = analysis.current.module.slug if analysis.current else None
+    audit.record("items.view", detail=f"module={shown} attempts={attempts}")
+    return render_template("clinic/items.html", analysis=analysis, attempts=attempts)
 
 
 @bp.route("/sessions")
