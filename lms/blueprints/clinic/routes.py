@@ -683,3 +683,7 @@ def program_report():
     return render_template(
         "clinic/program_report.html", by_module=by_module, by_clinician=by_clinician
     )
+
+
+# Pages kept in their own modules, on this blueprint.
+from lms.blueprints.clinic import corrections, followups  # noqa: E402, F401
