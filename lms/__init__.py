@@ -212,6 +212,10 @@ def _register_hooks(app: Flask) -> None:
     from lms.group_sessions import queries as session_queries
 
     app.jinja_env.globals["attendance_label"] = session_queries.attendance_label
+    from lms.audit.log import local_time_text, program_zone
+
+    # Times people read are in the program's time zone ("Nov 27, 2026, 9:14 AM EST").
+    app.jinja_env.filters["local_time"] = lambda at: local_time_text(at, program_zone())
     app.jinja_env.globals["attendance_choices"] = session_queries.ATTENDANCE_LABELS
 
     @app.context_processor

@@ -517,6 +517,35 @@ def item_analysis(
     return ItemAnalysis(modules, learners, ranked[:HARDEST_COUNT], current)
 
 
+@dataclass(frozen=True)
+class LearnerSummary:
+    """One learner's line in the summary at the top of a family report."""
+
+    name: str
+    assigned: int
+    completed: int
+    overdue: int
+    paused: int
+
+
+def family_summary(patient_id: int, today: date | None = None) -> list[LearnerSummary]:
+    """Per learner of this patient: readings assigned (not cancelled), completed, overdue,
+    and paused (consent or discharge) — the same status rule as every other page."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in assignment_q.for_patient(patient_id, today):
+        if row.status not in status_rules.COUNTED:
+            continue
+        tally = counts.setdefault(
+            row.assignment.learner.display_name,
+            {"assigned": 0, "completed": 0, "overdue": 0, "paused": 0},
+        )
+        tally["assigned"] += 1
+        tally["completed"] += row.status in status_rules.DONE
+        tally["overdue"] += row.status == status_rules.AssignmentStatus.OVERDUE
+        tally["paused"] += row.status in status_rules.SUSPENDED
+    return [LearnerSummary(name, **tally) for name, tally in sorted(counts.items())]
+
+
 REPORT_HEADER = (
     "patient",
     "learner",

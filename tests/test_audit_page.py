@@ -538,7 +538,8 @@ def test_name_search_works_as_one_query_per_box(app, as_admin, people):
 # --- 5. a phone ------------------------------------------------------------------------------
 
 # As long as a detail can be (audit.record keeps 500 characters; PostgreSQL refuses more).
-LONG_DETAIL = ("route=clinic.patient " + "x" * 300 + " reason: " + "averyveryverylongword" * 12)[:500]
+_DETAIL_PARTS = ("route=clinic.patient ", "x" * 300, " reason: ", "averyveryverylongword" * 12)
+LONG_DETAIL = "".join(_DETAIL_PARTS)[:500]
 
 
 def _phone_check_html(page: str) -> str:

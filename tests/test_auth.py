@@ -55,11 +55,17 @@ def test_wrong_password_and_unknown_email_say_the_same(app, client):
     assert actions(app).count("login.failure") == 2
 
 
-def test_inactive_account_cannot_sign_in(client):
+def test_inactive_account_cannot_sign_in_and_is_told_whom_to_ask(client):
+    """The right password proves ownership, so the person learns what to do; a wrong one
+    gets the same answer as for any account, so nothing tells whether it exists."""
     user = make_user("family", active=False)
     response = login(client, user.email)
     assert response.status_code == 200
-    assert "don&#39;t match our records" in text_of(response)
+    assert "Your account is turned off. Please contact your program" in text_of(response)
+    assert client.get("/learn/").status_code == 302  # not signed in
+    wrong = login(client, user.email, "not the password at all")
+    assert "don&#39;t match our records" in text_of(wrong)
+    assert "turned off" not in text_of(wrong)
 
 
 def test_unknown_account_is_throttled_like_a_real_one(client):

@@ -3,6 +3,8 @@ discharge can be undone by re-admission, which reopens readings but never revive
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from lms import clock
@@ -132,3 +134,18 @@ def test_a_record_number_is_enrolled_once(app, client):
     assert "First Enrolled" not in page and f"/clinic/patients/{first_id}" not in page
     with app_context():
         assert len(db.session.scalars(select(Patient)).all()) == 1
+
+
+def test_the_family_report_is_fit_for_the_chart(app, client):
+    """Program, patient, who prepared it and when, a summary per learner, then every row."""
+    clinician, patient, _parent, *_ = _world()
+    with app_context():
+        db.session.get(Patient, patient.id).record_number = "MRN-77"
+        db.session.commit()
+    login(client, clinician.email)
+    page = text_of(client.get(f"/clinic/patients/{patient.id}/report"))
+    head = page[page.index('<dl class="report-head">') : page.index("</dl>")]
+    assert app.config["PROGRAM_NAME"] in head and "Robin Example" in head and "MRN-77" in head
+    assert clinician.display_name in head and re.search(r"\d{4}, \d{1,2}:\d\d [AP]M E[SD]T", head)
+    summary = page[page.index("Readings per learner") : page.index("Every reading")]
+    assert re.search(r"Alex Parent</th><td>1</td><td>0</td><td>0</td><td>0</td>", summary)

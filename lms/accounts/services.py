@@ -1,12 +1,19 @@
-"""Account actions: authenticate, lock out, change password. Each writes its audit row."""
+"""Account actions: authenticate, change password. Each writes its audit row."""
 
 from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
 
 from lms import audit, clock
 from lms.accounts.passwords import hash_password, needs_rehash, verify_password
 from lms.extensions import db
 from lms.models import User, normalize_email
+from lms.problems import Problem
 from lms.security import end_all_sessions
+
+
+class AccountTurnedOff(Problem):
+    """The right password for an account an administrator turned off."""
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -21,7 +28,19 @@ def authenticate(email: str, password: str) -> User | None:
     """
     user = db.session.scalars(User.by_email(email)).first()
     usable = user is not None and user.active
-    password_ok = verify_password(user.password_hash if usable else None, password)
+    # The real hash for every existing account, a dummy for unknown ones: the same work.
+    password_ok = verify_password(user.password_hash if user is not None else None, password)
+    if user is not None and not user.active and password_ok:
+        # The right password proves the person owns the account: tell them what to do.
+        audit.record(
+            "login.failure",
+            subject=user,
+            outcome="failure",
+            detail="inactive account, right password",
+        )
+        raise AccountTurnedOff(
+            _l("Your account is turned off. Please contact your program’s administrator.")
+        )
     if not (usable and password_ok):
         if user is None:
             # No account: log the attempt without keeping what was typed as an email.

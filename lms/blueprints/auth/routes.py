@@ -86,7 +86,11 @@ def login():
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except services.AccountTurnedOff as exc:
+            form.password.errors.append(str(exc))
+            return render_template("auth/login.html", form=form)
         if user is not None:
             if mfa_rules.needed_at_login(user):
                 services.password_verified(user)

@@ -669,7 +669,12 @@ def patient_report(patient_id: str):
     patient = access.patient_for(_me(), patient_id, audit="report.view")
     rows = insight.report_rows(_me(), patient.id)
     return render_template(
-        "clinic/report.html", rows=rows, header=insight.REPORT_HEADER, patient=patient
+        "clinic/report.html",
+        rows=rows,
+        header=insight.REPORT_HEADER,
+        patient=patient,
+        summary=insight.family_summary(patient.id),
+        generated_at=clock.utcnow(),
     )
 
 
