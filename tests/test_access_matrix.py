@@ -98,6 +98,7 @@ RULES: dict[str, set[str] | str] = {
     "clinic.patient_login": STAFF_ON,
     "clinic.assign": STAFF_ON,
     "clinic.cancel_assignment": STAFF_ON,
+    "clinic.restore_assignment": STAFF_ON,
     "clinic.discharge": STAFF_ON,
     "clinic.readmit": STAFF_ON,
     "clinic.learner": STAFF_ON,

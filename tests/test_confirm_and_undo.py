@@ -149,3 +149,27 @@ def test_the_family_report_is_fit_for_the_chart(app, client):
     assert clinician.display_name in head and re.search(r"\d{4}, \d{1,2}:\d\d [AP]M E[SD]T", head)
     summary = page[page.index("Readings per learner") : page.index("Every reading")]
     assert re.search(r"Alex Parent</th><td>1</td><td>0</td><td>0</td><td>0</td>", summary)
+
+
+def test_a_cancelled_reading_can_be_restored_once(app, client):
+    clinician, patient, parent, _link, _consent, assignment_id = _world()
+    login(client, clinician.email)
+    cancel = f"/clinic/assignments/{assignment_id}/cancel"
+    assert post_form(client, cancel, {}).status_code == 302
+    restore = f"/clinic/assignments/{assignment_id}/restore"
+    page = f"/clinic/patients/{patient.id}"
+    assert f'action="{restore}"' in text_of(client.get(page))
+    for _ in range(2):  # a double click restores once
+        assert post_form(client, restore, {}, form_page=page).status_code == 302
+    assert _audits("assignment.restored") == 1
+    with app_context():
+        assert db.session.get(Assignment, assignment_id).cancelled_at is None
+
+    # Cancelled, then given again: restoring the old one would make two; it says why not.
+    assert post_form(client, cancel, {}).status_code == 302
+    again = make_assignment(patient, parent, by=clinician)
+    response = post_form(client, restore, {}, form_page=page, follow_redirects=True)
+    assert "given to them again since" in text_of(response)
+    with app_context():
+        assert db.session.get(Assignment, assignment_id).cancelled_at is not None
+        assert db.session.get(Assignment, again).cancelled_at is None

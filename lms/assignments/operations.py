@@ -113,3 +113,33 @@ def cancel_assignment(clinician: User, assignment: Assignment) -> bool:
         patient_id=assignment.patient_id,
     )
     return True
+
+
+def restore_assignment(clinician: User, assignment: Assignment) -> bool:
+    """Undo a cancellation: the reading is open again, with its due date and what was read.
+    Returns False if it was not cancelled (a double click restores and audits once); refuses,
+    with a message, when the same reading was given to that person again since."""
+    again = db.session.scalar(
+        select(Assignment.id).where(
+            Assignment.learner_id == assignment.learner_id,
+            Assignment.patient_id == assignment.patient_id,
+            Assignment.module_slug == assignment.module_slug,
+            Assignment.cancelled_at.is_(None),
+            Assignment.id != assignment.id,
+        )
+    )
+    if again is not None:
+        raise Problem(
+            _l("This reading was given to them again since, so there is nothing to restore.")
+        )
+    restored = db.session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id, Assignment.cancelled_at.is_not(None))
+        .values(cancelled_at=None, cancelled_by_id=None)
+    )
+    if restored.rowcount != 1:
+        return False
+    audit.record(
+        "assignment.restored", actor=clinician, subject=assignment, patient_id=assignment.patient_id
+    )
+    return True

@@ -95,6 +95,7 @@ ACTION_LABELS = {
     "assignment.created": _l("Assigned a reading"),
     "cancel.form_view": _l("Opened the cancel-assignment form"),
     "assignment.cancelled": _l("Cancelled an assignment"),
+    "assignment.restored": _l("Restored a cancelled reading"),
     # Education sessions
     "sessions.view": _l("Viewed the education sessions"),
     "session.form_view": _l("Opened the log-a-session form"),

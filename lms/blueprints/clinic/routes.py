@@ -462,6 +462,23 @@ def cancel_assignment(assignment_id: str):
     )
 
 
+@bp.route("/assignments/<assignment_id>/restore", methods=["POST"])
+def restore_assignment(assignment_id: str):
+    """Undo a cancellation (no question asked: restoring takes nothing from anyone)."""
+    assignment = db.session.get(Assignment, access.parse_id(assignment_id))
+    if assignment is None:
+        abort(404)
+    patient = access.patient_for(_me(), assignment.patient_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        if assignment_ops.restore_assignment(_me(), assignment):
+            flash(_("Reading restored."))
+    except Problem as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("clinic.patient", patient_id=patient.id))
+
+
 @bp.route("/patients/<patient_id>/discharge", methods=["GET", "POST"])
 def discharge(patient_id: str):
     """Discharge: family access to anything about the patient ends; records are kept. The
