@@ -731,3 +731,27 @@ def test_audit_csv_neutralizes_formulas(app, as_admin):
         db.session.commit()
     rows = list(csv.reader(io.StringIO(text_of(as_admin.get("/admin/audit.csv?action=zz.evil")))))
     assert rows[1][rows[0].index("detail")].startswith("'=")
+
+
+def test_deactivating_a_clinician_hands_over_patients_nobody_else_has(app, as_admin):
+    """A clinician who is the only clinician of a patient is deactivated only once someone
+    takes that patient; patients shared with an active colleague keep that colleague."""
+    leaving = make_user("clinician", email="leaving@example.org", name="Leaving Clinician")
+    colleague = make_user("clinician", email="colleague@example.org", name="Colleague")
+    alone = make_patient(app, leaving, name="Only Leaving")
+    shared = make_patient(app, leaving, colleague, name="Shared Care")
+    url = f"/admin/staff/{leaving.id}/deactivate"
+    ask = text_of(as_admin.get(url))
+    assert "1 patient has no other clinician on their care team: Only Leaving." in ask
+    refused = post_form(as_admin, url, {"successor": "0"})
+    assert refused.status_code == 200
+    assert "Choose an active clinician." in text_of(refused)
+    with app.app_context():
+        assert db.session.get(User, leaving.id).active  # nothing happened
+    done = post_form(as_admin, url, {"successor": str(colleague.id)})
+    assert done.status_code == 302
+    with app.app_context():
+        assert not db.session.get(User, leaving.id).active
+        teams = {(m.patient_id, m.clinician_id) for m in db.session.scalars(select(CareTeamMember))}
+    assert (alone, colleague.id) in teams and (shared, colleague.id) in teams
+    assert len([t for t in teams if t[1] == colleague.id]) == 2  # no duplicate membership

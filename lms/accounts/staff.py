@@ -1,9 +1,11 @@
-"""Staff accounts: create, deactivate, reactivate; the lists the admin pages show."""
+"""Staff accounts: create, deactivate (handing over patients nobody else has), reactivate;
+the lists the admin pages show."""
 
 from __future__ import annotations
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +18,7 @@ from lms.models import (
     User,
     normalize_email,
 )
+from lms.patients import care_teams
 from lms.problems import FieldProblems, Problem
 
 STAFF_ROLES = (Role.ADMIN.value, Role.CLINICIAN.value)
@@ -88,9 +91,13 @@ def _create_staff(actor: User, *, email: str, display_name: str, role: str, pass
     return user
 
 
-def set_staff_active(actor: User, user: User, active: bool) -> bool:
+def set_staff_active(
+    actor: User, user: User, active: bool, *, successor_id: int | None = None
+) -> bool:
     """Deactivate (ending every session of that user at once) or reactivate an account.
 
+    A clinician who is the only active clinician of some patients is deactivated only with a
+    successor, who joins those care teams first: no patient is left with nobody.
     Returns False when the account was already in that state (a double click): nothing is
     written then.
     """
@@ -100,6 +107,25 @@ def set_staff_active(actor: User, user: User, active: bool) -> bool:
         )
     if bool(user.active) == active:
         return False
+    if not active and user.role == Role.CLINICIAN:
+        alone = care_teams.patients_only_with(user.id)
+        if alone and successor_id is None:
+            raise FieldProblems(
+                {
+                    "successor": [
+                        ngettext(
+                            "%(num)d patient has no other clinician. Choose who takes them.",
+                            "%(num)d patients have no other clinician. Choose who takes them.",
+                            len(alone),
+                        )
+                    ]
+                }
+            )
+        if alone:
+            try:
+                care_teams.hand_over(actor, alone, user.id, successor_id)
+            except Problem as exc:
+                raise FieldProblems({"successor": [str(exc)]}) from None
     auth_services.set_active(user, active, actor=actor)
     return True
 

@@ -76,6 +76,7 @@ ACTION_LABELS = {
     "care_team.removed": _l("Removed a clinician from a care team"),
     "discharge.form_view": _l("Opened the discharge form"),
     "readmit.form_view": _l("Opened the readmission form"),
+    "staff.deactivate_form_view": _l("Opened the deactivation page of a staff account"),
     # Consent (42 CFR Part 2)
     "consent.form_view": _l("Opened the consent form"),
     "consent.recorded": _l("Recorded a consent"),

@@ -143,3 +143,53 @@ def move_caseload(actor: User, from_id: int | None, to_id: int | None) -> int:
             _("Another change to these care teams happened at the same moment. Try again.")
         ) from None
     return len(members)
+
+
+def patients_only_with(clinician_id: int) -> list[Patient]:
+    """Active patients for whom this clinician is the only active clinician on the care team:
+    deactivating them would leave these patients with nobody."""
+    other_active = (
+        select(CareTeamMember.id)
+        .join(User, User.id == CareTeamMember.clinician_id)
+        .where(
+            CareTeamMember.patient_id == Patient.id,
+            CareTeamMember.clinician_id != clinician_id,
+            User.active.is_(True),
+        )
+        .exists()
+    )
+    mine = (
+        select(CareTeamMember.id)
+        .where(CareTeamMember.patient_id == Patient.id, CareTeamMember.clinician_id == clinician_id)
+        .exists()
+    )
+    return list(
+        db.session.scalars(
+            select(Patient)
+            .where(Patient.status == PatientStatus.ACTIVE, mine, ~other_active)
+            .order_by(func.lower(Patient.display_name), Patient.id)
+        )
+    )
+
+
+def hand_over(actor: User, patients: list[Patient], from_id: int, to_id: int | None) -> int:
+    """Add ``to_id`` (an active clinician) to each of these patients' care teams, saying in
+    the audit row whose patients they were. Returns how many were added."""
+    target = _active_clinician(to_id)
+    if target.id == from_id:
+        raise Problem(_("Choose another clinician to take these patients."))
+    added = 0
+    for patient in patients:
+        _lock_patient(patient)
+        if target.id in _team_ids(patient.id):
+            continue
+        db.session.add(CareTeamMember(patient_id=patient.id, clinician_id=target.id))
+        audit.record(
+            "care_team.added",
+            actor=actor,
+            subject=patient,
+            patient_id=patient.id,
+            detail=f"clinician={target.id}; handed over from clinician={from_id}",
+        )
+        added += 1
+    return added

@@ -98,6 +98,15 @@ class CareTeamRemoveForm(BaseForm):
     clinician_id = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=MAX_ID)])
 
 
+class DeactivateForm(BaseForm):
+    successor = ClinicianField(
+        _l("Who takes their patients"),
+        validate_choice=True,
+        description=_l("Added to the care team of every patient who has no other clinician."),
+    )
+    submit = SubmitField(_l("Deactivate"))
+
+
 class MoveCaseloadForm(BaseForm):
     from_clinician = ClinicianField(
         _l("Move every patient of"),

@@ -30,12 +30,13 @@ from lms.blueprints.admin.forms import (
     AuditFilterForm,
     CareTeamAddForm,
     CareTeamRemoveForm,
+    DeactivateForm,
     EmergencyAccessForm,
     MoveCaseloadForm,
     StaffForm,
 )
 from lms.extensions import db
-from lms.models import EmergencyAccess, Patient, User
+from lms.models import EmergencyAccess, Patient, Role, User
 from lms.patients import care_teams as care_team_ops
 from lms.patients import emergency as emergency_ops
 from lms.problems import FieldProblems, Problem
@@ -130,10 +131,34 @@ def _set_active(user_id: int, active: bool):
     return redirect(url_for("admin.staff"))
 
 
-@bp.route("/staff/<id:user_id>/deactivate", methods=["POST"])
+@bp.route("/staff/<id:user_id>/deactivate", methods=["GET", "POST"])
 @recent_auth_required(back="admin.staff")
 def deactivate(user_id: int):
-    return _set_active(user_id, False)
+    """Asks first: what deactivating does, and, for a clinician who is some patients' only
+    clinician, who takes those patients."""
+    user = staff_ops.staff_member(user_id)
+    if user is None:
+        abort(404)
+    alone = care_team_ops.patients_only_with(user.id) if user.role == Role.CLINICIAN else []
+    others = [u for u in staff_ops.clinicians(active_only=True) if u.id != user.id]
+    form = DeactivateForm()
+    form.successor.choices = _clinician_choices(others, _("Choose a clinician"))
+    if request.method == "POST" and (form.validate_on_submit() or not alone):
+        try:
+            changed = staff_ops.set_staff_active(
+                _me(), user, False, successor_id=form.successor.data if alone else None
+            )
+        except FieldProblems as exc:
+            form.successor.errors = [*form.successor.errors, *map(str, exc.errors["successor"])]
+        except Problem as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("admin.staff"))
+        else:
+            if changed:
+                flash(_("%(email)s is deactivated and signed out everywhere.", email=user.email))
+            return redirect(url_for("admin.staff"))
+    audit.record("staff.deactivate_form_view", subject=user, detail=f"{len(alone)} alone")
+    return render_template("admin/deactivate.html", user=user, alone=alone, form=form)
 
 
 @bp.route("/staff/<id:user_id>/reactivate", methods=["POST"])
