@@ -24,13 +24,17 @@ from lms.assignments.status import AssignmentStatus
 from lms.consent.queries import Standing, in_force_clause, standing
 from lms.content import Module, get_library
 from lms.extensions import db
+from lms.followups import queries as followup_q
 from lms.models import (
     Assignment,
     Consent,
     FamilyLink,
+    FollowUp,
+    Invitation,
     LinkState,
     ModuleProgress,
     Patient,
+    PatientStatus,
     QuizAnswer,
     QuizAttempt,
     Role,
@@ -40,6 +44,8 @@ from lms.models import (
 EXPIRY_WARNING_DAYS = 14
 #: A withdrawn consent is shown as a notice on the dashboard for this many days.
 NOTICE_DAYS = 14
+#: "Joined this week": family members who accepted their invitation in the last so many days.
+JOINED_DAYS = 7
 
 
 def learners_subquery(patient_ids: Select):
@@ -79,10 +85,27 @@ def followable_learners_subquery(patient_ids: Select, today: date):
     return union_all(family, own).subquery("followable")
 
 
+@dataclass(frozen=True)
+class Flag:
+    """One needs-help reason. ``key`` names what it is about with ids and slugs only
+    (``overdue``, ``inactive``, ``failed:<learner>:<module>``, ``consent_ends:<link>``), so a
+    follow-up can record which reasons it covered; ``text`` is what the clinician reads."""
+
+    key: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class Member:
     link: FamilyLink
     standing: Standing
+    #: Their consent is in force and ends within ``EXPIRY_WARNING_DAYS`` (active patients).
+    ends_soon: bool = False
+    #: When they accepted their invitation, if within the last ``JOINED_DAYS`` days.
+    joined_on: date | None = None
 
 
 @dataclass
@@ -95,27 +118,59 @@ class FamilyRow:
     suspended: int = 0
     last_activity: datetime | None = None
     quiz_average: float | None = None
-    flags: list[str] = field(default_factory=list)
+    #: Reasons to help now; ``snoozed``: reasons set aside by a follow-up until its date.
+    flags: list[Flag] = field(default_factory=list)
+    snoozed: list[Flag] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    #: The latest follow-up, whom it was with, and whether its date is still to come.
+    followup: FollowUp | None = None
+    contacted: str | None = None
+    followup_pending: bool = False
 
     @property
     def needs_help(self) -> bool:
         return bool(self.flags)
 
+    @property
+    def reason_keys(self) -> list[str]:
+        """Every current reason, snoozed or not: what a new follow-up covers."""
+        return [f.key for f in (*self.flags, *self.snoozed)]
 
-def caseload_rows(user: User, *, status: str = "active", today: date | None = None):
-    """One row per patient/family on this user's caseload, with needs-help flags.
+    @property
+    def joined(self) -> list[Member]:
+        return [m for m in self.members if m.joined_on is not None]
+
+    @property
+    def consents_ending(self) -> list[Member]:
+        return [m for m in self.members if m.ends_soon]
+
+
+def caseload_rows(
+    user: User,
+    *,
+    status: str = "active",
+    today: date | None = None,
+    patient_id: int | None = None,
+):
+    """One row per patient/family on this user's caseload (or only ``patient_id``), with
+    needs-help flags.
 
     Statuses come from ``lms.assignments.status`` and consent standing from
     ``lms.consent.queries``: a family member without a consent in force is shown as such,
     their suspended readings are neither overdue nor open, and nothing they did raises a
     flag — the clinician is never prompted to follow up with someone no longer authorised.
+    A flag the family's latest follow-up covered is snoozed until its follow-up date
+    (``followups.queries.snoozes``).
     """
     today = today or clock.today()
     inactive_days = current_app.config.get("NEEDS_HELP_INACTIVE_DAYS", 7)
     base = access.caseload(user)
     if status in ("active", "discharged"):
         base = base.where(Patient.status == status)
+    else:  # "everyone" still leaves out enrolments voided as duplicates
+        base = base.where(Patient.status != PatientStatus.VOIDED)
+    if patient_id is not None:
+        base = base.where(Patient.id == patient_id)
     ids = base.with_only_columns(Patient.id).scalar_subquery()
     ids_select = base.with_only_columns(Patient.id)
 
@@ -142,14 +197,14 @@ def caseload_rows(user: User, *, status: str = "active", today: date | None = No
     }
 
     oldest_open: dict[int, datetime | None] = {}
-    for patient_id, counts in assignment_q.counts_by_patient(ids, today).items():
-        row = rows[patient_id]
+    for pid, counts in assignment_q.counts_by_patient(ids, today).items():
+        row = rows[pid]
         row.assigned = sum(counts[s].count for s in status_rules.COUNTED)
         row.completed = sum(counts[s].count for s in status_rules.DONE)
         row.overdue = counts[AssignmentStatus.OVERDUE].count
         row.suspended = sum(counts[s].count for s in status_rules.SUSPENDED)
         oldest = [counts[s].oldest for s in status_rules.OPEN if counts[s].oldest]
-        oldest_open[patient_id] = clock.aware(min(oldest)) if oldest else None
+        oldest_open[pid] = clock.aware(min(oldest)) if oldest else None
 
     learners = followable_learners_subquery(ids_select, today)
     activity = db.session.execute(
@@ -157,19 +212,21 @@ def caseload_rows(user: User, *, status: str = "active", today: date | None = No
         .join(ModuleProgress, ModuleProgress.user_id == learners.c.user_id)
         .group_by(learners.c.patient_id)
     ).all()
-    for patient_id, last in activity:
-        rows[patient_id].last_activity = clock.aware(last)
+    for pid, last in activity:
+        rows[pid].last_activity = clock.aware(last)
 
     averages = db.session.execute(
         select(learners.c.patient_id, func.avg(QuizAttempt.score))
         .join(QuizAttempt, QuizAttempt.user_id == learners.c.user_id)
         .group_by(learners.c.patient_id)
     ).all()
-    for patient_id, average in averages:
-        rows[patient_id].quiz_average = float(average) if average is not None else None
+    for pid, average in averages:
+        rows[pid].quiz_average = float(average) if average is not None else None
 
     failed_twice = db.session.execute(
-        select(learners.c.patient_id, QuizAttempt.module_slug, User.display_name)
+        select(
+            learners.c.patient_id, QuizAttempt.user_id, QuizAttempt.module_slug, User.display_name
+        )
         .join(QuizAttempt, QuizAttempt.user_id == learners.c.user_id)
         .join(User, User.id == learners.c.user_id)
         .group_by(
@@ -181,37 +238,63 @@ def caseload_rows(user: User, *, status: str = "active", today: date | None = No
         )
     ).all()
 
-    library = get_library()
     now = clock.utcnow()
-    for patient_id, slug, name in failed_twice:
-        if not rows[patient_id].patient.is_active:
+    for pid, link_id, used_at in db.session.execute(
+        select(Invitation.patient_id, Invitation.family_link_id, func.max(Invitation.used_at))
+        .where(
+            Invitation.patient_id.in_(ids),
+            Invitation.family_link_id.is_not(None),
+            Invitation.used_at >= now - timedelta(days=JOINED_DAYS),
+        )
+        .group_by(Invitation.patient_id, Invitation.family_link_id)
+    ):
+        for member in rows[pid].members:
+            if member.link.id == link_id and member.link.state == LinkState.ACTIVE:
+                member.joined_on = clock.aware(used_at).date()
+
+    followups = followup_q.latest_by_patient(ids_select)
+
+    library = get_library()
+    raised: dict[int, list[Flag]] = defaultdict(list)
+    for pid, learner_id, slug, name in failed_twice:
+        if not rows[pid].patient.is_active:
             continue
         module = library.module(slug)
-        rows[patient_id].flags.append(
-            _(
-                "%(name)s did not pass “%(title)s” twice",
-                name=name,
-                title=module.title if module else slug,
+        raised[pid].append(
+            Flag(
+                f"failed:{learner_id}:{slug}",
+                _(
+                    "%(name)s did not pass “%(title)s” twice",
+                    name=name,
+                    title=module.title if module else slug,
+                ),
             )
         )
     for row in rows.values():
-        if not row.patient.is_active:
-            continue
-        if row.overdue:
-            row.flags.append(_("%(n)d overdue", n=row.overdue))
-        open_count = row.assigned - row.completed - row.suspended
-        since = row.last_activity or oldest_open.get(row.patient.id)
-        if open_count and since and now - since > timedelta(days=inactive_days):
-            row.flags.append(_("no activity for %(n)d days", n=(now - since).days))
+        flags = raised[row.patient.id]
+        if row.patient.is_active:
+            if row.overdue:
+                flags.append(Flag("overdue", _("%(n)d overdue", n=row.overdue)))
+            open_count = row.assigned - row.completed - row.suspended
+            since = row.last_activity or oldest_open.get(row.patient.id)
+            if open_count and since and now - since > timedelta(days=inactive_days):
+                flags.append(
+                    Flag("inactive", _("no activity for %(n)d days", n=(now - since).days))
+                )
         for member in row.members:
             consent = consents.get(member.link.id)
             if member.standing.in_force and consent.expires_on is not None:
-                if consent.expires_on <= today + timedelta(days=EXPIRY_WARNING_DAYS):
-                    row.flags.append(
-                        _(
-                            "consent for %(name)s ends %(d)s",
-                            name=member.link.display_name,
-                            d=consent.expires_on.isoformat(),
+                ends_by = today + timedelta(days=EXPIRY_WARNING_DAYS)
+                member.ends_soon = row.patient.is_active and consent.expires_on <= ends_by
+                if member.ends_soon:
+                    flags.append(
+                        Flag(
+                            f"consent_ends:{member.link.id}",
+                            _(
+                                "consent for %(name)s ends %(d)s",
+                                name=member.link.display_name,
+                                d=consent.expires_on.isoformat(),
+                            ),
                         )
                     )
             elif (
@@ -227,7 +310,25 @@ def caseload_rows(user: User, *, status: str = "active", today: date | None = No
                         d=member.standing.since.isoformat(),
                     )
                 )
+        followup = followups.get(row.patient.id)
+        for flag in flags:
+            snoozed = followup_q.snoozes(followup, flag.key, today)
+            (row.snoozed if snoozed else row.flags).append(flag)
+        if followup is not None:
+            row.followup = followup
+            row.followup_pending = followup_q.is_pending(followup, today)
+            row.contacted = _contacted_name(row.patient, followup)
     return list(rows.values())
+
+
+def _contacted_name(patient: Patient, followup: FollowUp) -> str:
+    """Whom a follow-up was with: the patient, or the family member (even one removed since)."""
+    if followup.family_link_id is None:
+        return patient.display_name
+    for link in patient.family_links:
+        if link.id == followup.family_link_id:
+            return link.display_name
+    return _("a family member")
 
 
 SORTS = {
@@ -237,13 +338,55 @@ SORTS = {
     "activity": lambda r: -(r.last_activity.timestamp() if r.last_activity else 0),
 }
 
+#: What the dashboard's "Show" choice and its summary tiles filter by.
+SHOW = {
+    "all": lambda r: True,
+    "needs_help": lambda r: r.needs_help,
+    "overdue": lambda r: bool(r.overdue),
+    "joined": lambda r: bool(r.joined),
+    "consent_ending": lambda r: bool(r.consents_ending),
+}
+#: The longest search the dashboard looks for (longer text is cut, never refused).
+SEARCH_MAX = 100
 
-def filter_and_sort(rows: list[FamilyRow], *, show: str, sort: str) -> list[FamilyRow]:
-    if show == "needs_help":
-        rows = [r for r in rows if r.needs_help]
-    elif show == "overdue":
-        rows = [r for r in rows if r.overdue]
+
+def search_text(raw: str | None) -> str:
+    """What a search box sent, tidied: spaces collapsed, at most ``SEARCH_MAX`` characters."""
+    return " ".join((raw or "").split())[:SEARCH_MAX]
+
+
+def matches(row: FamilyRow, q: str) -> bool:
+    """The patient's name or a family member's name contains ``q`` (any case)."""
+    needle = q.casefold()
+    names = [row.patient.display_name, *(m.link.display_name for m in row.members)]
+    return any(needle in " ".join(name.split()).casefold() for name in names)
+
+
+def filter_and_sort(rows: list[FamilyRow], *, show: str, sort: str, q: str = "") -> list[FamilyRow]:
+    keep = SHOW.get(show, SHOW["all"])
+    rows = [r for r in rows if keep(r) and (not q or matches(r, q))]
     return sorted(rows, key=SORTS.get(sort, SORTS["needs_help"]))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The dashboard's tiles, over the caseload shown (before any search or filter)."""
+
+    needs_help: int  # families with a reason to help now (snoozed reasons do not count)
+    overdue: int  # families with overdue readings
+    overdue_readings: int
+    joined: int  # family members who joined in the last JOINED_DAYS days
+    consents_ending: int  # family members whose consent ends within EXPIRY_WARNING_DAYS
+
+
+def summarize(rows: list[FamilyRow]) -> Summary:
+    return Summary(
+        needs_help=sum(1 for r in rows if r.needs_help),
+        overdue=sum(1 for r in rows if r.overdue),
+        overdue_readings=sum(r.overdue for r in rows),
+        joined=sum(len(r.joined) for r in rows),
+        consents_ending=sum(len(r.consents_ending) for r in rows),
+    )
 
 
 def learner_detail(patient: Patient, learner_id: int):

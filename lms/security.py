@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import wraps
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -105,6 +105,17 @@ def mark_reauthenticated() -> None:
     session[AUTH_AT] = _now()
 
 
+#: Query parameters that hold what a person typed (a name searched for): never carried on
+#: into another address, where it would reach the sign-in page's URL and the server's logs.
+FREE_TEXT_PARAMS = frozenset({"q"})
+
+
+def return_address() -> str:
+    """This page's address to come back to after signing in, without typed text."""
+    kept = [(k, v) for k, v in request.args.items(multi=True) if k not in FREE_TEXT_PARAMS]
+    return request.path + (("?" + urlencode(kept)) if kept else "")
+
+
 def recent_auth_required(back: str | None = None):
     """Sensitive actions (creating or deactivating staff, moving caseloads, exports, one's own
     password, email and two-step settings, emergency access) need the password (and code)
@@ -116,7 +127,7 @@ def recent_auth_required(back: str | None = None):
         def wrapped(*args, **kwargs):
             if current_user.is_authenticated and not auth_is_recent():
                 if request.method == "GET":
-                    target = request.full_path.rstrip("?")
+                    target = return_address()
                 else:
                     target = url_for(back) if back else request.path
                     flash(_("For your safety, please confirm it's you. Nothing was changed yet."))
@@ -168,7 +179,7 @@ def enforce_timeouts():
         end_this_session()
         flash(_("You were signed out to keep your information private. Please sign in again."))
         if request.method == "GET":
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            return redirect(url_for("auth.login", next=return_address()))
         return redirect(url_for("auth.login"))
     if now - seen_at >= SEEN_AT_RESOLUTION:
         # Refresh the idle clock once a minute, not on every request, so most responses

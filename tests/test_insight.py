@@ -83,6 +83,7 @@ def queries_for(app, client, url) -> int:
 PAGES = [
     "/clinic/",
     "/clinic/?show=needs_help&sort=overdue",
+    "/clinic/?q=patient+0&show=consent_ending",
     "/clinic/items?module=first-steps",
     "/clinic/reports",
     "/clinic/reports/caseload.csv",
