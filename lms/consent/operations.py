@@ -18,7 +18,36 @@ from lms.models import (
     Role,
     User,
 )
-from lms.problems import Problem
+from lms.problems import FieldProblems
+
+
+def consent_problems(**fields) -> dict[str, list]:
+    """Everything wrong with a consent's terms at once, per form field (``FieldProblems``
+    keys): the form shows each message beside its own field."""
+    problems: dict[str, list] = {}
+    today = clock.today()
+    if (
+        not fields.get("expires_on")
+        and not (fields.get("expiry_event") or "").strip()
+        and not fields.get("ends_at_discharge")
+    ):
+        problems["ends_at_discharge"] = [
+            _l("Say when the consent ends: at discharge, on a date, or at an event.")
+        ]
+    if fields.get("expires_on") and fields["expires_on"] < today:
+        problems["expires_on"] = [_l("The expiry date is in the past.")]
+    if fields.get("signed_on") and fields["signed_on"] > today:
+        problems["signed_on"] = [_l("The date signed cannot be in the future.")]
+    if fields.get("signed_by") == "representative":
+        if not (fields.get("representative_name") or "").strip():
+            problems["representative_name"] = [
+                _l("A legal representative signed: enter the representative's name.")
+            ]
+        if not (fields.get("representative_capacity") or "").strip():
+            problems["representative_capacity"] = [
+                _l("A legal representative signed: enter their capacity.")
+            ]
+    return problems
 
 
 def record_consent(
@@ -30,24 +59,18 @@ def record_consent(
     **fields,
 ) -> Consent:
     """Record a signed consent naming one family member (42 CFR Part 2 §2.31 elements). The
-    same form sent twice at once records once (a second copy would replace the first)."""
+    same form sent twice at once records once (a second copy would replace the first).
+    Refusals are ``FieldProblems``, every one at once (``consent_problems``)."""
     if link.patient_id != patient.id:
-        raise Problem(_l("That family member is not linked to this patient."))
-    if (
-        not fields.get("expires_on")
-        and not (fields.get("expiry_event") or "").strip()
-        and not fields.get("ends_at_discharge")
-    ):
-        raise Problem(_l("Say when the consent ends: at discharge, on a date, or at an event."))
-    if fields.get("expires_on") and fields["expires_on"] < clock.today():
-        raise Problem(_l("The expiry date is in the past."))
-    if fields.get("signed_on") and fields["signed_on"] > clock.today():
-        raise Problem(_l("The date signed cannot be in the future."))
-    if fields.get("signed_by") == "representative" and not (
-        (fields.get("representative_name") or "").strip()
-        and (fields.get("representative_capacity") or "").strip()
-    ):
-        raise Problem(_l("A legal representative's name and capacity are both needed."))
+        raise FieldProblems(
+            {"family_link": [_l("That family member is not linked to this patient.")]}
+        )
+    if not patient.is_active:
+        raise FieldProblems(
+            {"family_link": [_l("This patient is not in the program now; re-admit them first.")]}
+        )
+    if problems := consent_problems(**fields):
+        raise FieldProblems(problems)
     once = submissions.claim(clinician, submit_token, "consent.record")
     if once.earlier and (earlier := db.session.get(Consent, once.result or 0)) is not None:
         return earlier
@@ -55,6 +78,7 @@ def record_consent(
         select(Consent)
         .where(
             Consent.family_link_id == link.id,
+            Consent.error_at.is_(None),
             Consent.revoked_at.is_(None),
             Consent.superseded_at.is_(None),
         )
@@ -95,6 +119,7 @@ def withdraw_consent(actor: User, link: FamilyLink) -> int:
     in_force = db.session.scalars(
         select(Consent.id).where(
             Consent.family_link_id == link.id,
+            Consent.error_at.is_(None),
             Consent.revoked_at.is_(None),
             Consent.superseded_at.is_(None),
         )
@@ -128,6 +153,7 @@ def log_expired_consents(patient_id: int | None = None, today: date | None = Non
     today = today or clock.today()
     logged_query = select(AuditEvent.subject_id).where(AuditEvent.action == "consent.expired")
     expired_query = select(Consent).where(
+        Consent.error_at.is_(None),
         Consent.revoked_at.is_(None),
         Consent.superseded_at.is_(None),
         Consent.expires_on.is_not(None),
@@ -160,6 +186,7 @@ def end_at_discharge(actor: User, patient_id: int) -> int:
         select(Consent.id).where(
             Consent.patient_id == patient_id,
             Consent.ends_at_discharge.is_(True),
+            Consent.error_at.is_(None),
             Consent.revoked_at.is_(None),
             Consent.superseded_at.is_(None),
             Consent.ended_at.is_(None),
@@ -185,3 +212,41 @@ def end_at_discharge(actor: User, patient_id: int) -> int:
             detail="ended at discharge",
         )
     return ended
+
+
+ERROR_REASON_MAX = 300
+
+
+def mark_entered_in_error(actor: User, consent: Consent, reason: str) -> bool:
+    """A consent recorded by mistake (the wrong family member, a duplicate, a form never
+    signed) is marked "entered in error" with the reason: kept, shown struck through, and
+    never in force again (``Consent.state``, ``queries.in_force_clause``), so whoever it named
+    stops seeing the patient on their next request. Nothing it replaced comes back: if the
+    patient's earlier consent should apply, record it again. A conditional UPDATE, so the
+    same form sent twice marks and audits once; returns False when it was already marked.
+    The reason stays on the consent, never in the audit log (it may hold health
+    information)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldProblems({"reason": [_l("Say why this consent was entered in error.")]})
+    if len(reason) > ERROR_REASON_MAX:
+        raise FieldProblems(
+            {"reason": [_l("Keep the reason to %(n)d characters.", n=ERROR_REASON_MAX)]}
+        )
+    marked = db.session.execute(
+        update(Consent)
+        .where(Consent.id == consent.id, Consent.error_at.is_(None))
+        .values(error_at=clock.utcnow(), error_reason=reason, error_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    if marked.rowcount != 1:
+        return False
+    audit.record(
+        "consent.entered_in_error",
+        actor=actor,
+        subject_type="consent",
+        subject_id=consent.id,
+        patient_id=consent.patient_id,
+    )
+    db.session.expire(consent)
+    return True

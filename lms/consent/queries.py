@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from lms import clock
 from lms.extensions import db
@@ -19,9 +19,10 @@ from lms.models import (
 
 
 def in_force_clause(today: date):
-    """SQL twin of ``Consent.is_active``: not withdrawn, not replaced, not ended at discharge,
-    not past its expiry date (a test checks that the two agree)."""
+    """SQL twin of ``Consent.is_active``: not entered in error, not withdrawn, not replaced,
+    not ended at discharge, not past its expiry date (a test checks that the two agree)."""
     return and_(
+        Consent.error_at.is_(None),
         Consent.revoked_at.is_(None),
         Consent.superseded_at.is_(None),
         Consent.ended_at.is_(None),
@@ -46,7 +47,8 @@ def has_consent_in_force(link: FamilyLink, today: date | None = None) -> bool:
 
 def current_consents(patient_id: int) -> dict[int, Consent]:
     """Per family member (link id), the consent to show: the one in force, or else the most
-    recent one (withdrawn or expired). Older, replaced consents are history."""
+    recent one (withdrawn, expired or entered in error). Older, replaced consents are
+    history."""
     current: dict[int, Consent] = {}
     for consent in db.session.scalars(
         select(Consent).where(Consent.patient_id == patient_id).order_by(Consent.id.desc())
@@ -55,12 +57,21 @@ def current_consents(patient_id: int) -> dict[int, Consent]:
     return current
 
 
+def replaced_by(consent: Consent) -> int:
+    """How many earlier consents this one replaced (they stay replaced whatever becomes of
+    it, even if it is found to be entered in error)."""
+    return db.session.scalar(
+        select(func.count()).select_from(Consent).where(Consent.superseded_by_id == consent.id)
+    )
+
+
 _STANDING_LABELS = {
     "in_force": _l("Consent in force"),
     "withdrawn": _l("Consent withdrawn %(d)s"),
     "expired": _l("Consent expired %(d)s"),
     "ended": _l("Consent ended at discharge %(d)s"),
     "replaced": _l("Consent replaced"),
+    "entered_in_error": _l("Entered in error"),
     "none": _l("No consent"),
 }
 
@@ -69,7 +80,7 @@ _STANDING_LABELS = {
 class Standing:
     """Where a family member stands with the patient's consent, and since when."""
 
-    state: str  # in_force | withdrawn | expired | ended | replaced | none
+    state: str  # in_force | withdrawn | expired | ended | replaced | entered_in_error | none
     since: date | None = None
     until: date | None = None  # in force: its expiry date, if it has one
     until_discharge: bool = False  # in force: it ends when the patient leaves the program
@@ -81,7 +92,7 @@ class Standing:
     @property
     def tone(self) -> str:
         """The badge colour: in force is good news; withdrawn, expired or none asks for
-        attention; ended at discharge or replaced is history."""
+        attention; ended at discharge, replaced or entered in error is history."""
         return _STANDING_TONES[self.state]
 
     @property
@@ -100,6 +111,7 @@ _STANDING_TONES = {
     "expired": "bad",
     "ended": "muted",
     "replaced": "muted",
+    "entered_in_error": "muted",
     "none": "bad",
 }
 
@@ -120,6 +132,8 @@ def standing(consent: Consent | None, today: date | None = None) -> Standing:
         return Standing("expired", consent.expires_on)
     if state == "ended":
         return Standing("ended", clock.aware(consent.ended_at).date())
+    if state == "entered_in_error":
+        return Standing("entered_in_error", clock.aware(consent.error_at).date())
     return Standing(state)
 
 

@@ -22,6 +22,8 @@ from lms.models.user import User
 class PatientStatus(enum.StrEnum):
     ACTIVE = "active"
     DISCHARGED = "discharged"
+    # Enrolled by mistake (a duplicate) before anything was recorded: kept, listed nowhere.
+    VOIDED = "voided"
 
 
 class Relationship(enum.StrEnum):
@@ -60,8 +62,15 @@ class Patient(db.Model):
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+    # A duplicate enrolment voided (``patients.operations.void_enrolment``): when, by whom, why.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # No ON DELETE: SQLite adds this reference only inline (migration 0013); accounts are
+    # deactivated, never deleted.
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    void_reason: Mapped[str | None] = mapped_column(String(300))
 
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id], viewonly=True)
     care_team: Mapped[list[CareTeamMember]] = relationship(
         back_populates="patient", cascade="all, delete-orphan"
     )
@@ -72,6 +81,10 @@ class Patient(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status == PatientStatus.ACTIVE
+
+    @property
+    def is_voided(self) -> bool:
+        return self.status == PatientStatus.VOIDED
 
 
 class CareTeamMember(db.Model):
@@ -165,18 +178,25 @@ class Consent(db.Model):
     ends_at_discharge: Mapped[bool] = mapped_column(default=False, server_default=false())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     end_reason: Mapped[str | None] = mapped_column(String(20))
+    # Recorded by mistake (``consent.operations.mark_entered_in_error``): kept, never in force.
+    error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error_reason: Mapped[str | None] = mapped_column(String(300))
+    error_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # see voided_by_id
 
     family_link: Mapped[FamilyLink] = relationship(back_populates="consents")
     patient: Mapped[Patient] = relationship(foreign_keys=[patient_id], viewonly=True)
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    error_by: Mapped[User | None] = relationship(foreign_keys=[error_by_id], viewonly=True)
 
     def is_active(self, today: date | None = None) -> bool:
-        """The one Python definition of an active consent; ``lms.consent_q.in_force_clause``
-        is its SQL twin (a test checks that they agree)."""
+        """The one Python definition of an active consent; ``lms.consent.queries.in_force_clause``
+        is its SQL twin (a test checks that they agree). A consent entered in error never is."""
         return self.state(today) == "active"
 
     def state(self, today: date | None = None) -> str:
         today = today or clock.today()
+        if self.error_at is not None:
+            return "entered_in_error"  # never valid: before withdrawn, replaced or ended
         if self.revoked_at is not None:
             return "withdrawn"
         if self.superseded_at is not None:

@@ -156,3 +156,66 @@ class SessionForm(OnceForm):
     facilitator = StringField(_l("Facilitator"), validators=[DataRequired(), Length(max=120)])
     modules = MultiCheckboxField(_l("Modules covered"), coerce=str)
     submit = SubmitField(_l("Save session"))
+
+
+# --- corrections ----------------------------------------------------------------------------
+
+REASON_MAX = 300
+
+
+def _reason_validators(required: str):
+    return [
+        DataRequired(message=required),
+        Length(max=REASON_MAX, message=_l("Keep it to %(n)d characters or fewer.", n=REASON_MAX)),
+    ]
+
+
+class PatientDetailsForm(BaseForm):
+    """Correct a patient's details (an UPDATE: sent twice, it changes once)."""
+
+    display_name = StringField(
+        _l("Patient's name"),
+        validators=[DataRequired(), Length(max=120)],
+        description=_l("As the patient likes to be called. Shown to family only with consent."),
+    )
+    record_number = StringField(
+        _l("Record number (optional)"), validators=[Optional(), Length(max=40)]
+    )
+    enrolled_on = DateField(_l("Enrolled on"), validators=[InputRequired()])
+    submit = SubmitField(_l("Save changes"))
+
+
+class FamilyDetailsForm(BaseForm):
+    """Correct a family member's details. The view removes ``email`` once they have joined."""
+
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    relationship = SelectField(
+        _l("Relationship to the patient"),
+        choices=[SelectChoice(str(k), v) for k, v in RELATIONSHIP_LABELS.items()],
+    )
+    submit = SubmitField(_l("Save changes"))
+
+
+class ConsentErrorForm(BaseForm):
+    reason = TextAreaField(
+        _l("Why it was entered in error"),
+        validators=_reason_validators(_l("Say why this consent was entered in error.")),
+        description=_l(
+            "For example: recorded for the wrong family member, or recorded twice. Up to 300 "
+            "characters. The family member and the patient do not see this."
+        ),
+    )
+    submit = SubmitField(_l("Mark as entered in error"))
+
+
+class VoidEnrolmentForm(BaseForm):
+    reason = TextAreaField(
+        _l("Why this enrolment is a mistake"),
+        validators=_reason_validators(_l("Say why this enrolment is a mistake.")),
+        description=_l(
+            "For example: the same patient was enrolled twice; the right record is the other "
+            "one. Up to 300 characters."
+        ),
+    )
+    submit = SubmitField(_l("Void this enrolment"))
