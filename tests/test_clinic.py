@@ -209,7 +209,7 @@ def test_record_consent_and_print_it(app, client, clinician, patient):
     [
         ({"expires_on": "", "expiry_event": ""}, "Say when the consent ends"),
         ({"expires_on": "2000-01-01"}, "in the past"),
-        ({"signed_by": "representative"}, "name and capacity"),
+        ({"signed_by": "representative"}, "enter the representative&#39;s name"),
     ],
 )
 def test_consent_refusals_explain(app, client, clinician, patient, overrides, message):
@@ -509,12 +509,20 @@ def test_consent_active_rule_agrees_in_python_and_sql(app, ctx, clinician):
         make_family(patient, make_user("family"), consent=state)
     replaced = db.session.scalars(select(Consent)).first()
     replaced.superseded_at = clock.utcnow()
+    # Entered in error, on its own and on top of each other state.
+    for state in ("active", "withdrawn", "expired"):
+        make_family(patient, make_user("family"), consent=state)
+    in_error = db.session.scalars(select(Consent).order_by(Consent.id.desc()).limit(3)).all()
+    for consent in in_error:
+        consent.error_at = clock.utcnow()
     db.session.commit()
+    _link, in_force_id = make_family(patient, make_user("family"), consent="active")
     today = clock.today()
     in_python = {c.id for c in db.session.scalars(select(Consent)) if c.is_active(today)}
     in_sql = set(db.session.scalars(select(Consent.id).where(consent_q.in_force_clause(today))))
-    assert in_python == in_sql
-    assert len(db.session.scalars(select(Consent)).all()) == 3
+    assert in_python == in_sql == {in_force_id}
+    assert len(db.session.scalars(select(Consent)).all()) == 7
+    assert {c.state(today) for c in in_error} == {"entered_in_error"}
 
 
 def test_invitation_needs_consent_and_stops_when_it_is_withdrawn(app, client, clinician, patient):

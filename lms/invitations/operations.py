@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -219,3 +219,159 @@ def create_patient_login(
         clinician, patient, email=normalize_email(email), role=Role.PATIENT, link=None
     )
     return _queue_and_send(new, once)
+
+
+# --- what the clinician's pages show about invitations ------------------------------------
+
+INVITATION_STATES = ("waiting", "accepted", "expired", "replaced")
+
+
+def invitation_state(invitation: Invitation, now: datetime | None = None) -> str:
+    """``waiting`` (the link works), ``accepted``, ``expired`` or ``replaced`` (a newer
+    invitation for the same person made this one stop working)."""
+    if invitation.used_at is not None:
+        return "accepted"
+    if invitation.revoked_at is not None:
+        return "replaced"
+    if invitation.expires_at <= (now or clock.utcnow()):
+        return "expired"
+    return "waiting"
+
+
+def expires_text(invitation: Invitation) -> str:
+    """When the link stops working, in the program's time zone ("Nov 30, 2026, 5:00 PM EST")."""
+    from lms.audit.log import local_time_text, program_zone
+
+    return local_time_text(invitation.expires_at, program_zone())
+
+
+@dataclass(frozen=True)
+class InvitationRow:
+    """One invitation of a patient, as the clinician's pages list it."""
+
+    invitation: Invitation
+    who: str  # the family member's name, or the patient's for their own login
+    for_patient: bool
+    state: str  # one of INVITATION_STATES
+    expires: str  # in the program's time zone
+
+
+def invitations_of(patient: Patient) -> list[InvitationRow]:
+    """Every invitation made for this patient or their family, newest first."""
+    names = {link.id: link.display_name for link in patient.family_links}
+    now = clock.utcnow()
+    rows = db.session.scalars(
+        select(Invitation)
+        .where(Invitation.patient_id == patient.id)
+        .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+    )
+    return [
+        InvitationRow(
+            invitation=row,
+            who=(
+                patient.display_name
+                if row.role == Role.PATIENT
+                else names.get(row.family_link_id or 0, row.email)
+            ),
+            for_patient=row.role == Role.PATIENT,
+            state=invitation_state(row, now),
+            expires=expires_text(row),
+        )
+        for row in rows
+    ]
+
+
+def waiting_invitation(link: FamilyLink) -> Invitation | None:
+    """This family member's newest invitation whose link still works, if any."""
+    return db.session.scalars(
+        select(Invitation)
+        .where(
+            Invitation.family_link_id == link.id,
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > clock.utcnow(),
+        )
+        .order_by(Invitation.id.desc())
+        .limit(1)
+    ).first()
+
+
+def may_invite_again(invitation: Invitation) -> bool:
+    """Whether "Send again" may make a new invitation for the same person (it replaces this
+    one): the patient is in the program, the person has not joined, and for a family member
+    the patient's consent for them is in force."""
+    patient = db.session.get(Patient, invitation.patient_id)
+    if patient is None or not patient.is_active:
+        return False
+    if invitation.role == Role.PATIENT:
+        return patient.user_id is None
+    link = (
+        db.session.get(FamilyLink, invitation.family_link_id) if invitation.family_link_id else None
+    )
+    return link is not None and link.state == LinkState.INVITED and has_consent_in_force(link)
+
+
+# Whether the invitation email went out: ``sent``; ``no_mail_server`` (none is configured, so
+# the message only went to the log: the clinician must pass the link on); ``failed`` (the mail
+# server refused or did not answer; it is tried again); ``waiting`` (not tried yet);
+# ``not_recorded`` (no email was recorded for it).
+EMAIL_STATES = ("sent", "no_mail_server", "failed", "waiting", "not_recorded")
+
+
+def email_status(invitation: Invitation) -> str:
+    """Whether this invitation's email went out (one of ``EMAIL_STATES``)."""
+    from flask import current_app
+
+    from lms.mail.messages import invitation_key
+    from lms.models import Outbox
+
+    row = db.session.scalars(
+        select(Outbox).where(Outbox.dedupe_key == invitation_key(invitation.id))
+    ).first()
+    if row is None:
+        return "not_recorded"
+    # Without a mail server the transport writes the message to the log and calls it
+    # delivered: nobody received it.
+    if not current_app.config.get("MAIL_SERVER"):
+        return "no_mail_server"
+    if row.sent_at is not None:
+        return "sent"
+    if row.attempts:
+        return "failed"
+    return "waiting"
+
+
+@dataclass(frozen=True)
+class InviteOverview:
+    """A patient's family members by where they stand with invitations."""
+
+    ready: list[FamilyLink]  # not joined, consent in force: may be invited now
+    need_consent: list[FamilyLink]  # not joined, no consent in force yet
+    joined: list[FamilyLink]
+
+    @property
+    def nobody_added(self) -> bool:
+        return not (self.ready or self.need_consent or self.joined)
+
+    @property
+    def everyone_joined(self) -> bool:
+        return bool(self.joined) and not (self.ready or self.need_consent)
+
+
+def invite_overview(patient: Patient) -> InviteOverview:
+    ready, need_consent, joined = [], [], []
+    for link in patient.family_links:
+        if link.state == LinkState.ACTIVE:
+            joined.append(link)
+        elif link.state == LinkState.INVITED:
+            (ready if has_consent_in_force(link) else need_consent).append(link)
+    return InviteOverview(ready, need_consent, joined)
+
+
+def suggested_name(invitation: Invitation) -> str:
+    """The name the clinician entered for the invited family member (their accept form starts
+    with it); empty for a patient's own login, whose page must not name the patient."""
+    if invitation.role != Role.FAMILY or not invitation.family_link_id:
+        return ""
+    link = db.session.get(FamilyLink, invitation.family_link_id)
+    return link.display_name if link is not None else ""

@@ -2,7 +2,8 @@
 
 Bodies come from ``templates/email/<kind>.txt`` and ``.html`` (reminder digests and "new
 reading" emails share ``reminder``). They greet nobody by name, name no patient, module,
-diagnosis or program type, and link to the site, where the reader signs in.
+diagnosis or program type, and link to the site, where the reader signs in. An invitation's
+body names the clinician who sent it and the care team, so the reader knows who it is from.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
+from babel.lists import format_list
 from flask import current_app
-from flask_babel import force_locale, format_date, ngettext
+from flask_babel import force_locale, format_date, get_locale, ngettext
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from lms import clock
 from lms.config import DEV_SITE_URL
+from lms.extensions import db
 from lms.mail import outbox, tokens
-from lms.models import Invitation, User
+from lms.models import CareTeamMember, Invitation, Role, User
 
 
 def site_url() -> str:
@@ -69,9 +73,33 @@ def _locale(user: User | None) -> str:
 # --- invitations -------------------------------------------------------------------------
 
 
+def invitation_key(invitation_id: int) -> str:
+    """One email per invitation (a new invitation is a new email)."""
+    return f"invitation:{invitation_id}"
+
+
+def _inviters(invitation: Invitation) -> tuple[str | None, list[str]]:
+    """Who sent the invitation, and the patient's care team (clinicians' names only: the
+    email names no patient)."""
+    sender = db.session.get(User, invitation.created_by_id) if invitation.created_by_id else None
+    team = db.session.scalars(
+        select(User.display_name)
+        .join(CareTeamMember, CareTeamMember.clinician_id == User.id)
+        .where(
+            CareTeamMember.patient_id == invitation.patient_id,
+            User.role == Role.CLINICIAN,
+            User.active.is_(True),
+        )
+        .order_by(CareTeamMember.id)
+    ).all()
+    return (sender.display_name if sender is not None else None), list(team)
+
+
 def queue_invitation(invitation: Invitation, token: str) -> int | None:
-    """Record the invitation email (in the caller's transaction)."""
+    """Record the invitation email (in the caller's transaction). The body names the clinician
+    who sent it and the care team; the subject names nobody."""
     url = external_url("invite.accept", token=token)
+    inviter, team = _inviters(invitation)
     with force_locale(_locale(None)):
         subject = _("You're invited to set up your account")
         message = render(
@@ -80,10 +108,13 @@ def queue_invitation(invitation: Invitation, token: str) -> int | None:
             _("Set up your account with the link inside."),
             url=url,
             expires_on=format_date(invitation.expires_at.date(), "long"),
+            inviter=inviter,
+            care_team=format_list(team, locale=str(get_locale() or "en")) if team else None,
+            for_patient=invitation.role == Role.PATIENT,
         )
     return outbox.enqueue(
         kind="invitation",
-        dedupe_key=f"invitation:{invitation.id}",
+        dedupe_key=invitation_key(invitation.id),
         recipient=invitation.email,
         subject=message.subject,
         text=message.text,

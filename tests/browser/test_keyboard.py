@@ -124,14 +124,18 @@ def test_family_journey_by_keyboard_only(new_page, server):
     page = new_page()
     page.goto(f"{server.url}/invite/{family_invitation(server)}")
 
+    # The email comes filled in (read-only) and the name as the clinician entered it.
+    expect(page.locator("#email")).to_have_value(EMAIL)
+    expect(page.locator("#display_name")).to_have_value("Kim Keys")
     for selector, text in (
-        ("#email", EMAIL),
-        ("#display_name", "Kim Keys"),
+        ("#display_name", "Kim K."),  # the name as they like to be called
         ("#password", NEW_PASSWORD),
         ("#confirm", NEW_PASSWORD),
     ):
         tab_to(page, selector)
+        page.keyboard.press("ControlOrMeta+a")  # replace what is there, as a person would
         page.keyboard.type(text)
+    expect(page.locator("#display_name")).to_have_value("Kim K.")
     press_and_wait(page)  # Enter in the last field submits the form
     expect(page).to_have_url(re.compile(r"/learn/$"))
 

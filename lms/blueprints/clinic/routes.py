@@ -55,7 +55,7 @@ from lms.models import (
 )
 from lms.models.clinical import DEFAULT_DISCLOSURE, DEFAULT_PURPOSE, DEFAULT_REVOCATION
 from lms.patients import operations as patient_ops
-from lms.problems import DuplicateRecordNumber, Problem
+from lms.problems import DuplicateRecordNumber, FieldProblems, Problem
 from lms.security import recent_auth_required
 
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
@@ -79,17 +79,22 @@ PER_PAGE = 25
 
 @bp.route("/")
 def caseload():
-    """The caseload dashboard: one row per family, needs-help flags first (admins: all)."""
+    """The caseload dashboard: summary tiles, then one row per family, needs-help flags
+    first (admins: all), found by name with ``q``. Audited; a search is recorded as
+    "search" and its count, never the name searched for."""
     status = inputs.choice("status", ("active", "discharged", "all"), "active")
-    show = inputs.choice("show", ("all", "needs_help", "overdue"), "all")
+    show = inputs.choice("show", tuple(insight.SHOW), "all")
     sort = inputs.choice("sort", tuple(insight.SORTS), "needs_help")
+    q = insight.search_text(request.args.get("q"))
     page = inputs.page_number()
     rows = insight.caseload_rows(_me(), status=status)
-    rows = insight.filter_and_sort(rows, show=show, sort=sort)
+    summary = insight.summarize(rows)
+    rows = insight.filter_and_sort(rows, show=show, sort=sort, q=q)
     pages = max(1, -(-len(rows) // PER_PAGE))
     page = min(page, pages)
     shown = rows[(page - 1) * PER_PAGE : page * PER_PAGE]
-    audit.record("caseload.view", detail=f"{len(shown)} families shown")
+    found = f"search, {len(rows)} families found" if q else f"{len(shown)} families shown"
+    audit.record("caseload.view", detail=found)
     return render_template(
         "clinic/caseload.html",
         rows=shown,
@@ -99,6 +104,8 @@ def caseload():
         status=status,
         show=show,
         sort=sort,
+        q=q,
+        summary=summary,
         library=get_library(),
     )
 
@@ -142,6 +149,7 @@ def _patient_page_data(patient: Patient) -> dict:
         "assignments": assignment_q.for_patient(patient.id, today),
         "today": today,
         "library": get_library(),
+        "steps": patient_ops.next_steps(patient),
     }
 
 
@@ -167,18 +175,32 @@ def _render_patient(patient: Patient, family_form: FamilyMemberForm) -> str:
 
 @bp.route("/patients/<patient_id>/family", methods=["POST"])
 def add_family(patient_id: str):
+    """Add a family member. Sent from the consent page (``then=consent``), it goes on to
+    recording their consent, and its errors are shown there."""
     patient = access.patient_for(_me(), patient_id)
     form = FamilyMemberForm()
+    then = inputs.choice("then", ("consent",), "")
     if not form.validate_on_submit():
+        if then == "consent":
+            return _consent_page(patient, None, form), 400
         return _render_patient(patient, form), 400
-    patient_ops.add_family_member(
-        _me(),
-        patient,
-        display_name=form.display_name.data,
-        email=form.email.data,
-        relationship=form.relationship.data,
-        submit_token=form.submit_token.data,
-    )
+    try:
+        link = patient_ops.add_family_member(
+            _me(),
+            patient,
+            display_name=form.display_name.data,
+            email=form.email.data,
+            relationship=form.relationship.data,
+            submit_token=form.submit_token.data,
+        )
+    except FieldProblems as exc:  # e.g. the patient left the program meanwhile
+        _spread(form, exc.errors, form.email)
+        if then == "consent":
+            return _consent_page(patient, None, form), 400
+        return _render_patient(patient, form), 400
+    if then == "consent":
+        flash(_("Family member added. Next: record the patient's consent for them."))
+        return redirect(url_for("clinic.new_consent", patient_id=patient.id, link=link.id))
     flash(_("Family member added. Next: record the patient's consent, then invite them."))
     return redirect(url_for("clinic.patient", patient_id=patient.id))
 
@@ -198,9 +220,44 @@ def _link_of(patient: Patient, raw: str) -> FamilyLink:
     abort(404)
 
 
+def _consent_fields(form: ConsentForm) -> dict:
+    return {
+        "disclosure": (form.disclosure.data or "").strip(),
+        "purpose": (form.purpose.data or "").strip(),
+        "revocation_terms": (form.revocation_terms.data or "").strip(),
+        "ends_at_discharge": bool(form.ends_at_discharge.data),
+        "expires_on": form.expires_on.data,
+        "expiry_event": (form.expiry_event.data or "").strip() or None,
+        "signed_by": form.signed_by.data,
+        "representative_name": (form.representative_name.data or "").strip() or None,
+        "representative_capacity": (form.representative_capacity.data or "").strip() or None,
+        "signature_method": form.signature_method.data,
+        "signed_on": form.signed_on.data,
+    }
+
+
+def _spread(form, problems: dict, fallback) -> None:
+    """Put each domain refusal beside its own field (``fallback`` when it names none)."""
+    for name, messages in problems.items():
+        field = form[name] if name in form else fallback
+        shown = [str(e) for e in field.errors]
+        field.errors = [*field.errors, *(str(m) for m in messages if str(m) not in shown)]
+
+
+def _consent_page(
+    patient: Patient, form: ConsentForm | None, family_form: FamilyMemberForm | None
+) -> str:
+    """The consent form; with nobody to name yet, the add-family form instead."""
+    return render_template(
+        "clinic/consent_form.html", patient=patient, form=form, family_form=family_form
+    )
+
+
 @bp.route("/patients/<patient_id>/consents/new", methods=["GET", "POST"])
 def new_consent(patient_id: str):
-    """Record the patient's signed consent for one named family member."""
+    """Record the patient's signed consent for one named family member; every refusal is
+    shown at once, beside its field. With no family member yet, the page says so and offers
+    the add-family form. Next, the person is offered an invitation."""
     patient = access.patient_for(_me(), patient_id)
     form = ConsentForm()
     form.family_link.choices = _link_choices(patient)
@@ -212,35 +269,38 @@ def new_consent(patient_id: str):
         if request.args.get("link"):
             form.family_link.data = request.args["link"]
     if not form.family_link.choices:
-        flash(_("Add a family member first."))
-        return redirect(url_for("clinic.patient", patient_id=patient.id))
-    if form.validate_on_submit():
+        audit.record("consent.form_view", subject=patient, patient_id=patient.id)
+        return _consent_page(patient, None, FamilyMemberForm())
+    if form.is_submitted() and not form.validate():
+        # Show the domain's refusals too, not one round of errors after another.
+        problems = consent_ops.consent_problems(**_consent_fields(form))
+        if form.expires_on.errors or form.expiry_event.errors:
+            problems.pop("ends_at_discharge", None)  # they did say; what they typed is wrong
+        _spread(form, problems, form.family_link)
+    elif form.is_submitted():
         link = _link_of(patient, form.family_link.data)
         try:
             consent_ops.record_consent(
                 _me(),
                 patient,
                 link,
-                disclosure=form.disclosure.data.strip(),
-                purpose=form.purpose.data.strip(),
-                revocation_terms=form.revocation_terms.data.strip(),
-                ends_at_discharge=bool(form.ends_at_discharge.data),
-                expires_on=form.expires_on.data,
-                expiry_event=(form.expiry_event.data or "").strip() or None,
-                signed_by=form.signed_by.data,
-                representative_name=(form.representative_name.data or "").strip() or None,
-                representative_capacity=(form.representative_capacity.data or "").strip() or None,
-                signature_method=form.signature_method.data,
-                signed_on=form.signed_on.data,
                 submit_token=form.submit_token.data,
+                **_consent_fields(form),
             )
-        except Problem as exc:
-            form.expires_on.errors = [*form.expires_on.errors, str(exc)]
+        except FieldProblems as exc:
+            _spread(form, exc.errors, form.family_link)
         else:
+            if (
+                patient.is_active
+                and link.state == LinkState.INVITED
+                and invitation_ops.waiting_invitation(link) is None
+            ):
+                flash(_("Consent recorded for %(name)s.", name=link.display_name))
+                return redirect(url_for("clinic.invite", patient_id=patient.id, link=link.id))
             flash(_("Consent recorded."))
             return redirect(url_for("clinic.patient", patient_id=patient.id))
     audit.record("consent.form_view", subject=patient, patient_id=patient.id)
-    return render_template("clinic/consent_form.html", patient=patient, form=form)
+    return _consent_page(patient, form, None)
 
 
 def _consent_of(patient: Patient, consent_id: str) -> Consent:
@@ -286,18 +346,19 @@ def revoke_consent(patient_id: str, link_id: str):
 
 @bp.route("/patients/<patient_id>/invite", methods=["GET", "POST"])
 def invite(patient_id: str):
-    """Create a single-use invitation link, shown once for the clinician to pass on."""
+    """Invite a family member whose consent is recorded: a single-use link, emailed and shown
+    once. Sent again, a new invitation replaces the earlier one."""
     patient = access.patient_for(_me(), patient_id)
+    overview = invitation_ops.invite_overview(patient)
     form = InviteForm()
-    waiting = [link for link in patient.family_links if link.state == LinkState.INVITED]
     form.family_link.choices = [
-        (str(link.id), f"{link.display_name} ({link.email})")
-        for link in waiting
-        if consent_q.has_consent_in_force(link)
+        (str(link.id), f"{link.display_name} ({link.email})") for link in overview.ready
     ]
-    no_consent = [link for link in waiting if not consent_q.has_consent_in_force(link)]
     if request.method == "GET" and request.args.get("link"):
         form.family_link.data = request.args["link"]
+        chosen = next((x for x in overview.ready if str(x.id) == form.family_link.data), None)
+        if chosen is not None:
+            form.submit.label.text = _("Invite %(name)s now", name=chosen.display_name)
     if form.validate_on_submit():
         link = _link_of(patient, form.family_link.data)
         try:
@@ -308,7 +369,11 @@ def invite(patient_id: str):
             return _show_invitation(patient, new)
     audit.record("invite.form_view", subject=patient, patient_id=patient.id)
     return render_template(
-        "clinic/invite.html", patient=patient, form=form, no_consent=no_consent, waiting=waiting
+        "clinic/invite.html",
+        patient=patient,
+        form=form,
+        overview=overview,
+        invitations=invitation_ops.invitations_of(patient),
     )
 
 
@@ -330,7 +395,9 @@ def _show_invitation(patient: Patient, new: invitation_ops.NewInvitation):
 
 @bp.route("/patients/<patient_id>/invitations/<id:invitation_id>")
 def invitation(patient_id: str, invitation_id: int):
-    """The link of an invitation just created, shown this once; afterwards, where it went."""
+    """An invitation: its link, shown this once, and whether the email went (or why not);
+    afterwards where it went. "Send again" makes a new one; every invitation of the patient
+    is listed with its state."""
     patient = access.patient_for(_me(), patient_id)
     found = db.session.get(Invitation, invitation_id)
     if found is None or found.patient_id != patient.id:
@@ -347,7 +414,12 @@ def invitation(patient_id: str, invitation_id: int):
         link=link,
         invitation=found,
         url=external_url("invite.accept", token=token) if token else None,
-        expires_at=found.expires_at,
+        expires=invitation_ops.expires_text(found),
+        state=invitation_ops.invitation_state(found),
+        email=invitation_ops.email_status(found),
+        may_resend=invitation_ops.may_invite_again(found),
+        resend_form=InviteForm() if link is not None else PatientLoginForm(prefix="login"),
+        invitations=invitation_ops.invitations_of(patient),
     )
 
 

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from lms.extensions import db, limiter
 from lms.forms import PASSWORD_HINT, BaseForm, StrongPassword
 from lms.invitations import operations as invitation_ops
-from lms.models import User
+from lms.models import Role, User
 from lms.problems import InvitationProblem
 from lms.security import start_session
 
@@ -20,15 +20,18 @@ bp = Blueprint("invite", __name__, url_prefix="/invite")
 
 
 class AcceptForm(BaseForm):
+    # The invitation's own address: it must match (``accept_invitation``), so it is shown
+    # filled in and read-only rather than typed.
     email = EmailField(
         _l("Your email"),
         validators=[DataRequired(), Length(max=254)],
-        description=_l("The address the invitation was sent to."),
+        description=_l("The address the invitation was sent to. You sign in with it."),
+        render_kw={"readonly": True},
     )
     display_name = StringField(
         _l("Your name"),
         validators=[DataRequired(), Length(max=120)],
-        description=_l("How you would like to be called."),
+        description=_l("How you would like to be called. You can change it."),
     )
     password = PasswordField(
         _l("Choose a password"),
@@ -80,6 +83,9 @@ def accept(token: str):
             token=token,
         )
     form = AcceptForm()
+    if not form.is_submitted():
+        form.email.data = invitation.email
+        form.display_name.data = invitation_ops.suggested_name(invitation)
     if form.validate_on_submit():
         try:
             user = invitation_ops.accept_invitation(
@@ -95,4 +101,6 @@ def accept(token: str):
             start_session(user)
             flash(_("Welcome! Your account is ready."))
             return redirect(url_for("learn.index"))
-    return render_template("invite/accept.html", form=form)
+    return render_template(
+        "invite/accept.html", form=form, for_patient=invitation.role == Role.PATIENT
+    )
