@@ -28,7 +28,7 @@ from lms.extensions import db
 from lms.group_sessions.operations import log_session
 from lms.invitations import operations as invitation_ops
 from lms.learning import operations as learning
-from lms.models import AuditEvent, EmergencyAccess, QuizAttempt, User
+from lms.models import AuditEvent, CaseloadMove, EmergencyAccess, QuizAttempt, User
 from tests import helpers
 from tests.conftest import _test_config
 from tests.databases import Snapshots, close_app_database, copy_sqlite, sqlite_file
@@ -101,7 +101,12 @@ RULES: dict[str, set[str] | str] = {
     "clinic.restore_assignment": STAFF_ON,
     "clinic.discharge": STAFF_ON,
     "clinic.readmit": STAFF_ON,
+    "clinic.edit_patient": STAFF_ON,
+    "clinic.edit_family": STAFF_ON,
+    "clinic.consent_error": STAFF_ON,
+    "clinic.void_patient": STAFF_ON,
     "clinic.learner": STAFF_ON,
+    "clinic.contacted": STAFF_ON,  # both addresses: the patient, or one of their learners
     "clinic.items": STAFF,
     "clinic.sessions": STAFF,
     "clinic.new_session": STAFF,
@@ -197,6 +202,16 @@ def build_world(app) -> World:
             module_slugs=["first-steps"],
             attendance={patient.id: "present"},
         )
+        # A caseload move (moving nobody), for the page that can undo it.
+        move = CaseloadMove(
+            from_clinician_id=clinician_off.id,
+            to_clinician_id=clinician_on.id,
+            moved="",
+            added="",
+            moved_by_id=admin.id,
+            moved_at=clock.utcnow(),
+        )
+        db.session.add(move)
         db.session.commit()  # operations leave the commit to the request or command
         users = {
             "family_active": fam["active"],
@@ -217,6 +232,7 @@ def build_world(app) -> World:
             "learner_id": fam["active"].id,
             "session_id": session_row.id,
             "invitation_id": invitation_id,
+            "move_id": move.id,
             "user_id": clinician_on.id,
             "slug": "first-steps",
             "key": "what-a-trigger-is",

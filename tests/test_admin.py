@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -475,10 +476,17 @@ def test_move_whole_caseload(app, as_admin, admin):
     only = make_patient(app, leaving, name="Only Leaving")
     with_other = make_patient(app, leaving, other, name="With Other")
     untouched = make_patient(app, other, name="Untouched")
+    choice = {"from_clinician": leaving.id, "to_clinician": taking.id}
+    preview = post_form(as_admin, "/admin/caseloads/move", choice, form_page="/admin/caseloads")
+    page = text_of(preview)
+    assert "Move 3 patients from" in page
+    assert all(name in page for name in ("Shared", "Only Leaving", "With Other"))
+    assert "Untouched" not in page
+    assert team(app, only) == {leaving.id}  # asking moved nothing
     response = post_form(
         as_admin,
         "/admin/caseloads/move",
-        {"from_clinician": leaving.id, "to_clinician": taking.id},
+        {**choice, "confirm": "1"},
         form_page="/admin/caseloads",
         follow_redirects=True,
     )
@@ -494,6 +502,21 @@ def test_move_whole_caseload(app, as_admin, admin):
     assert sorted(r.patient_id for r in removed) == sorted([shared, only, with_other])
     assert {r.detail for r in removed} == {f"clinician={leaving.id}"}
     assert {r.actor_id for r in added + removed} == {admin.id}
+
+    # Moving back takes exactly those patients back, and leaves the taker's own patient.
+    page = response.get_data(as_text=True)
+    undo = re.search(r'action="(/admin/caseloads/moves/\d+/undo)"', page).group(1)
+    for name in ("Shared", "Only Leaving", "With Other"):
+        assert name in page
+    for _ in range(2):  # a double click moves back once
+        back = post_form(as_admin, undo, {}, form_page=undo.removesuffix("/undo"))
+        assert back.status_code == 302
+    assert team(app, shared) == {leaving.id, taking.id}  # the taker was on it before the move
+    assert team(app, only) == {leaving.id}
+    assert team(app, with_other) == {leaving.id, other.id}
+    assert team(app, untouched) == {other.id}
+    assert len(audit_rows(app, "caseload.move_undone")) == 1
+    assert "Moved back" in text_of(as_admin.get(undo.removesuffix("/undo")))
 
 
 @pytest.mark.parametrize(

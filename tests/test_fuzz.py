@@ -34,9 +34,17 @@ from lms import clock
 from lms.extensions import db
 from lms.invitations import operations as invitation_ops
 from lms.mail import tokens
-from lms.models import EmergencyAccess, FamilyLink, LinkState, Patient, Role, User
+from lms.models import Assignment, EmergencyAccess, FamilyLink, LinkState, Patient, Role, User
 from tests.forms import Form, local_path, parse_page
-from tests.helpers import PASSWORD, csrf_token, give_consent, login, make_patient, make_user
+from tests.helpers import (
+    PASSWORD,
+    csrf_token,
+    give_consent,
+    login,
+    make_assignment,
+    make_patient,
+    make_user,
+)
 from tests.test_access_matrix import ALL_RULES, World, build_world, decision, url_for_rule
 
 BLNS: list[str] = json.loads((Path(__file__).parent / "data" / "blns.json").read_text("utf-8"))
@@ -198,6 +206,10 @@ def build_fuzz_world(app) -> FuzzWorld:
                 expires_at=clock.utcnow() + timedelta(hours=2),
             )
         )
+        # The restore button shows only beside a cancelled reading.
+        learner = db.session.scalars(User.by_email(world.users["family_active"])).one()
+        cancelled = make_assignment(patient, learner, "no-check", by=clinician)
+        db.session.get(Assignment, cancelled).cancelled_at = clock.utcnow()
         # The re-admit form shows only for a discharged patient.
         left = make_patient(clinician, name="Left The Program", status="discharged")
         db.session.get(Patient, left.id).discharged_on = clock.today()
@@ -225,6 +237,8 @@ def build_fuzz_world(app) -> FuzzWorld:
         overrides = {
             "clinic.patient_login": {"patient_id": no_login.id},
             "clinic.readmit": {"patient_id": left.id},
+            "clinic.void_patient": {"patient_id": no_login.id},
+            "clinic.restore_assignment": {"assignment_id": cancelled},
             "admin.reactivate": {"user_id": former.id},
             "admin.reset_two_step": {"user_id": two_step.id},
             "auth.reset": {"token": tokens.reset_token(expired_family)},
@@ -500,7 +514,7 @@ def test_post_forms_survive_naughty_strings(app, rule):
 
 # Parameters some pages read that no link or filter form on them shows.
 KNOWN_PARAMS = {
-    "clinic.caseload": ("page", "status", "show", "sort"),
+    "clinic.caseload": ("page", "status", "show", "sort", "q"),
     "clinic.items": ("module",),
     "clinic.assign": ("what",),
     "clinic.new_consent": ("link",),

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, shared by every blueprint."""
 
 from lms.models.audit import AuditEvent
+from lms.models.caseload import CaseloadMove
 from lms.models.clinical import (
     Assignment,
     CareTeamMember,
@@ -13,6 +14,7 @@ from lms.models.clinical import (
     PatientStatus,
     Relationship,
 )
+from lms.models.followup import FollowUp
 from lms.models.learning import ModuleProgress, QuizAnswer, QuizAttempt, SectionRead
 from lms.models.mail import Outbox
 from lms.models.sessions import Attendance, AttendanceStatus, EducationSession, SessionModule
@@ -27,9 +29,11 @@ __all__ = [
     "SessionModule",
     "AuditEvent",
     "CareTeamMember",
+    "CaseloadMove",
     "Consent",
     "EmergencyAccess",
     "FamilyLink",
+    "FollowUp",
     "Invitation",
     "LinkState",
     "Patient",

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from lms import audit
+from lms import audit, clock
 from lms.extensions import db
 from lms.models import (
     CareTeamMember,
+    CaseloadMove,
     Patient,
     PatientStatus,
     Role,
@@ -25,6 +26,8 @@ def patients_with_care_teams(status: str) -> list[Patient]:
     )
     if status in (PatientStatus.ACTIVE, PatientStatus.DISCHARGED):
         query = query.where(Patient.status == status)
+    else:  # "everyone" still leaves out enrolments voided as duplicates
+        query = query.where(Patient.status != PatientStatus.VOIDED)
     return list(db.session.scalars(query.order_by(func.lower(Patient.display_name), Patient.id)))
 
 
@@ -99,15 +102,38 @@ def remove_from_care_team(actor: User, patient: Patient, clinician_id: int | Non
     )
 
 
-def move_caseload(actor: User, from_id: int | None, to_id: int | None) -> int:
-    """Every patient of clinician A goes to clinician B: B is added where missing, A is
-    removed. Returns how many patients moved. All or nothing."""
+def _move_ends(from_id: int | None, to_id: int | None) -> tuple[User, User]:
     source = db.session.get(User, from_id) if from_id else None
     if source is None or source.role != Role.CLINICIAN:
         raise Problem(_("Choose the clinician whose patients should move."))
     target = _active_clinician(to_id)
     if source.id == target.id:
         raise Problem(_("Choose two different clinicians."))
+    return source, target
+
+
+def caseload_of(clinician_id: int) -> list[Patient]:
+    """Every patient (active or discharged) on whose care team this clinician is."""
+    return list(
+        db.session.scalars(
+            select(Patient)
+            .join(CareTeamMember, CareTeamMember.patient_id == Patient.id)
+            .where(CareTeamMember.clinician_id == clinician_id)
+            .order_by(func.lower(Patient.display_name), Patient.id)
+        )
+    )
+
+
+def move_preview(from_id: int | None, to_id: int | None) -> tuple[User, User, list[Patient]]:
+    """Who would move, for the page that asks first."""
+    source, target = _move_ends(from_id, to_id)
+    return source, target, caseload_of(source.id)
+
+
+def move_caseload(actor: User, from_id: int | None, to_id: int | None) -> CaseloadMove:
+    """Every patient of clinician A goes to clinician B: B is added where missing, A is
+    removed. All or nothing; the result says exactly what to undo."""
+    source, target = _move_ends(from_id, to_id)
     members = list(
         db.session.scalars(
             select(CareTeamMember)
@@ -116,10 +142,12 @@ def move_caseload(actor: User, from_id: int | None, to_id: int | None) -> int:
             .with_for_update()
         )
     )
+    added = []
     for member in members:
         patient_id = member.patient_id
         if target.id not in _team_ids(patient_id):
             db.session.add(CareTeamMember(patient_id=patient_id, clinician_id=target.id))
+            added.append(patient_id)
             audit.record(
                 "care_team.added",
                 actor=actor,
@@ -135,6 +163,80 @@ def move_caseload(actor: User, from_id: int | None, to_id: int | None) -> int:
             patient_id=patient_id,
             detail=f"clinician={source.id}",
         )
+    move = CaseloadMove(
+        from_clinician_id=source.id,
+        to_clinician_id=target.id,
+        moved=",".join(str(m.patient_id) for m in members),
+        added=",".join(str(pid) for pid in added),
+        moved_by_id=actor.id,
+        moved_at=clock.utcnow(),
+    )
+    db.session.add(move)
+    _flush_care_teams()
+    audit.record(
+        "caseload.moved",
+        actor=actor,
+        subject=move,
+        detail=f"{len(members)} patients from clinician={source.id} to clinician={target.id}",
+    )
+    return move
+
+
+def move_back(actor: User, move: CaseloadMove) -> int:
+    """Undo ``move`` for exactly its patients: the first clinician returns to each care
+    team, and the second leaves only those it joined by the move; B's own patients, and any
+    patient not in the move, stay as they are. Returns how many patients moved back; 0 when
+    the move was already undone (a double click undoes once)."""
+    undone = db.session.execute(
+        update(CaseloadMove)
+        .where(CaseloadMove.id == move.id, CaseloadMove.undone_at.is_(None))
+        .values(undone_at=clock.utcnow())
+    )
+    if undone.rowcount != 1:
+        return 0
+    # Back from B to A. A may have been deactivated since (the usual reason for a move):
+    # undoing restores the teams as they were, so A need not be active.
+    source = db.session.get(User, move.to_clinician_id)
+    target = db.session.get(User, move.from_clinician_id)
+    added = set(CaseloadMove.ids(move.added))
+    count = 0
+    for patient_id in CaseloadMove.ids(move.moved):
+        patient = db.session.get(Patient, patient_id)
+        if patient is None:
+            continue
+        _lock_patient(patient)
+        team = _team_ids(patient_id)
+        if target.id not in team:
+            db.session.add(CareTeamMember(patient_id=patient_id, clinician_id=target.id))
+            audit.record(
+                "care_team.added",
+                actor=actor,
+                subject=patient,
+                patient_id=patient_id,
+                detail=f"clinician={target.id}; move undone",
+            )
+        if patient_id in added and source.id in team:
+            member = db.session.scalars(
+                select(CareTeamMember).where(
+                    CareTeamMember.patient_id == patient_id,
+                    CareTeamMember.clinician_id == source.id,
+                )
+            ).one()
+            db.session.delete(member)
+            audit.record(
+                "care_team.removed",
+                actor=actor,
+                subject=patient,
+                patient_id=patient_id,
+                detail=f"clinician={source.id}; move undone",
+            )
+        count += 1
+    _flush_care_teams()
+    audit.record("caseload.move_undone", actor=actor, subject=move, detail=f"{count} patients")
+    return count
+
+
+def _flush_care_teams() -> None:
     try:
         db.session.flush()
     except IntegrityError:
@@ -142,7 +244,6 @@ def move_caseload(actor: User, from_id: int | None, to_id: int | None) -> int:
         raise Problem(
             _("Another change to these care teams happened at the same moment. Try again.")
         ) from None
-    return len(members)
 
 
 def patients_only_with(clinician_id: int) -> list[Patient]:

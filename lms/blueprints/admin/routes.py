@@ -36,7 +36,7 @@ from lms.blueprints.admin.forms import (
     StaffForm,
 )
 from lms.extensions import db
-from lms.models import EmergencyAccess, Patient, Role, User
+from lms.models import CaseloadMove, EmergencyAccess, Patient, Role, User
 from lms.patients import care_teams as care_team_ops
 from lms.patients import emergency as emergency_ops
 from lms.problems import FieldProblems, Problem
@@ -324,20 +324,72 @@ def care_team_remove(patient_id: int):
 @bp.route("/caseloads/move", methods=["POST"])
 @recent_auth_required(back="admin.caseloads")
 def move_caseload():
+    """First a page listing the patients who would move; then, on "Move these patients",
+    the move, and a page that can move exactly those patients back."""
     everyone = staff_ops.clinicians(active_only=False)
     form = _move_form(everyone, [u for u in everyone if u.active])
-    if form.validate_on_submit():
-        try:
-            moved = care_team_ops.move_caseload(
-                _me(), form.from_clinician.data, form.to_clinician.data
-            )
-        except Problem as exc:
-            flash(str(exc), "error")
-        else:
-            flash(_("%(n)d patients moved.", n=moved))
-    else:
+    if not form.validate_on_submit():
         _flash_form_errors(form)
-    return redirect(url_for("admin.caseloads", status="all"))
+        return redirect(url_for("admin.caseloads", status="all"))
+    try:
+        if request.form.get("confirm") != "1":
+            source, target, patients = care_team_ops.move_preview(
+                form.from_clinician.data, form.to_clinician.data
+            )
+            audit.record("caseload.move_preview_view", detail=f"{len(patients)} patients")
+            return render_template(
+                "admin/move_preview.html",
+                form=form,
+                source=source,
+                target=target,
+                patients=patients,
+            )
+        move = care_team_ops.move_caseload(_me(), form.from_clinician.data, form.to_clinician.data)
+    except Problem as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.caseloads", status="all"))
+    flash(_("%(n)d patients moved.", n=len(CaseloadMove.ids(move.moved))))
+    return redirect(url_for("admin.caseload_move", move_id=move.id))
+
+
+def _move_or_404(move_id: int) -> CaseloadMove:
+    move = db.session.get(CaseloadMove, move_id)
+    if move is None:
+        abort(404)
+    return move
+
+
+@bp.route("/caseloads/moves/<id:move_id>")
+def caseload_move(move_id: int):
+    """One move: whose patients went to whom, and the button that moves exactly them back."""
+    move = _move_or_404(move_id)
+    patients = [db.session.get(Patient, pid) for pid in CaseloadMove.ids(move.moved)]
+    audit.record("caseload.move_view", subject=move)
+    return render_template(
+        "admin/move_done.html",
+        move=move,
+        patients=[p for p in patients if p is not None],
+        source=db.session.get(User, move.from_clinician_id),
+        target=db.session.get(User, move.to_clinician_id),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/caseloads/moves/<id:move_id>/undo", methods=["POST"])
+@recent_auth_required(back="admin.caseloads")
+def move_back(move_id: int):
+    """Undo a move for exactly the patients it moved."""
+    move = _move_or_404(move_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        count = care_team_ops.move_back(_me(), move)
+    except Problem as exc:
+        flash(str(exc), "error")
+    else:
+        if count:
+            flash(_("%(n)d patients moved back.", n=count))
+    return redirect(url_for("admin.caseload_move", move_id=move.id))
 
 
 # --- audit log -----------------------------------------------------------------------------
