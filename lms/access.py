@@ -3,7 +3,8 @@
 Views reach another person's data only through these functions. Anything out of reach is a
 404 — never a 403 — so nobody learns that a record exists.
 
-- Clinicians: patients on their care team.
+- Clinicians: patients on their care team (a cover for an away colleague through its last
+  day, ``current_member_clause``).
 - Admins: a patient only through emergency (break-glass) access they opened, with a reason,
   for a limited time (``EmergencyAccess``); program-wide figures without names otherwise.
 - Family members: their own learning; a patient's name and assignments only while a consent
@@ -17,7 +18,7 @@ import re
 from datetime import date
 
 from flask import abort, g
-from sqlalchemy import Select, and_, exists, select
+from sqlalchemy import Select, and_, exists, or_, select
 
 from lms import clock
 from lms.consent.queries import in_force_clause
@@ -63,6 +64,19 @@ def open_emergency_clause(user_id: int, now):
     )
 
 
+def current_member_clause(today: date | None = None):
+    """The one rule of a care-team membership that gives access now: permanent (no
+    ``ends_on``), or covering for a colleague through ``ends_on`` inclusive. An ended cover
+    stays as a row (what it was is kept) but gives nothing."""
+    today = today or clock.today()
+    return or_(CareTeamMember.ends_on.is_(None), CareTeamMember.ends_on >= today)
+
+
+def is_current_member(member: CareTeamMember, today: date | None = None) -> bool:
+    """``current_member_clause`` for a loaded row."""
+    return member.ends_on is None or member.ends_on >= (today or clock.today())
+
+
 def caseload(user: User) -> Select:
     """Patients this staff member may see, as a select the caller can filter and paginate."""
     query = select(Patient)
@@ -77,7 +91,9 @@ def caseload(user: User) -> Select:
         return query.where(False)
     return query.where(
         exists().where(
-            CareTeamMember.patient_id == Patient.id, CareTeamMember.clinician_id == user.id
+            CareTeamMember.patient_id == Patient.id,
+            CareTeamMember.clinician_id == user.id,
+            current_member_clause(),
         )
     )
 

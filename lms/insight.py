@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, union_all
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from lms import access, clock
 from lms.assignments import queries as assignment_q
@@ -27,6 +27,7 @@ from lms.extensions import db
 from lms.followups import queries as followup_q
 from lms.models import (
     Assignment,
+    CareTeamMember,
     Consent,
     FamilyLink,
     FollowUp,
@@ -126,6 +127,9 @@ class FamilyRow:
     followup: FollowUp | None = None
     contacted: str | None = None
     followup_pending: bool = False
+    #: The viewer covers this patient for an away colleague (named) through this day.
+    covering_until: date | None = None
+    covering_for: str | None = None
 
     @property
     def needs_help(self) -> bool:
@@ -174,11 +178,26 @@ def caseload_rows(
     ids = base.with_only_columns(Patient.id).scalar_subquery()
     ids_select = base.with_only_columns(Patient.id)
 
-    patients = db.session.scalars(
-        base.options(selectinload(Patient.family_links)).order_by(Patient.display_name)
+    # The viewer's own cover of each patient, if any, in the same query (aliased: the
+    # caseload's own test on care teams stays a subquery of its own).
+    cover, away = aliased(CareTeamMember), aliased(User)
+    listed = db.session.execute(
+        base.outerjoin(
+            cover,
+            and_(
+                cover.patient_id == Patient.id,
+                cover.clinician_id == user.id,
+                cover.ends_on.is_not(None),
+            ),
+        )
+        .outerjoin(away, away.id == cover.covering_for_id)
+        .add_columns(cover.ends_on, away.display_name)
+        .options(selectinload(Patient.family_links))
+        .order_by(Patient.display_name)
     ).all()
-    if not patients:
+    if not listed:
         return []
+    patients = [p for p, _until, _name in listed]
     consents: dict[int, Consent] = {}
     for consent in db.session.scalars(
         select(Consent).where(Consent.patient_id.in_(ids)).order_by(Consent.id.desc())
@@ -195,6 +214,9 @@ def caseload_rows(
         )
         for p in patients
     }
+    for patient, until, name in listed:
+        rows[patient.id].covering_until = until
+        rows[patient.id].covering_for = name
 
     oldest_open: dict[int, datetime | None] = {}
     for pid, counts in assignment_q.counts_by_patient(ids, today).items():

@@ -18,7 +18,7 @@ from flask_babel import force_locale, format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from lms import clock
+from lms import access, clock
 from lms.config import DEV_SITE_URL
 from lms.extensions import db
 from lms.mail import outbox, tokens
@@ -89,6 +89,8 @@ def _inviters(invitation: Invitation) -> tuple[str | None, list[str]]:
             CareTeamMember.patient_id == invitation.patient_id,
             User.role == Role.CLINICIAN,
             User.active.is_(True),
+            # The care team now: a colleague's cover that has ended is no longer on it.
+            access.current_member_clause(clock.today()),
         )
         .order_by(CareTeamMember.id)
     ).all()

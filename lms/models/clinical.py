@@ -88,7 +88,11 @@ class Patient(db.Model):
 
 
 class CareTeamMember(db.Model):
-    """A clinician who has this patient on their caseload (several may)."""
+    """A clinician who has this patient on their caseload (several may).
+
+    ``ends_on`` set: covering for a colleague who is away, through that day (the last day
+    of access; ``lms.access.current_member_clause`` is the rule). ``covering_for_id``: whom
+    they cover for, so the dashboard can say so."""
 
     __tablename__ = "care_team"
     __table_args__ = (UniqueConstraint("patient_id", "clinician_id"),)
@@ -97,9 +101,14 @@ class CareTeamMember(db.Model):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
     clinician_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+    ends_on: Mapped[date | None] = mapped_column(Date())
+    # No ON DELETE: SQLite adds this reference only inline (migration 0015); accounts are
+    # deactivated, never deleted.
+    covering_for_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     patient: Mapped[Patient] = relationship(back_populates="care_team")
-    clinician: Mapped[User] = relationship()
+    clinician: Mapped[User] = relationship(foreign_keys=[clinician_id])
+    covering_for: Mapped[User | None] = relationship(foreign_keys=[covering_for_id], viewonly=True)
 
 
 class FamilyLink(db.Model):

@@ -1,13 +1,23 @@
-"""Care teams: who has a patient on their caseload, and moving a caseload."""
+"""Care teams: who has a patient on their caseload, moving a caseload, and covering for a
+colleague who is away.
+
+A membership is permanent, or a cover with a last day (``CareTeamMember.ends_on``); whether
+it gives access today is ``lms.access.current_member_clause``. A cover is temporary, so it
+never counts as the clinician who keeps a patient cared for: removing the last permanent
+clinician is refused, and deactivating one needs a successor, even while a cover runs.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from lms import audit, clock
+from lms import access, audit, clock, submissions
 from lms.extensions import db
 from lms.models import (
     CareTeamMember,
@@ -17,12 +27,18 @@ from lms.models import (
     Role,
     User,
 )
-from lms.problems import Problem
+from lms.problems import FieldProblems, Problem
+
+#: A cover lasts at most this many days from today: longer absences are a caseload move.
+MAX_COVER_DAYS = 90
 
 
 def patients_with_care_teams(status: str) -> list[Patient]:
+    """Patients with their current care team (ended covers left out)."""
     query = select(Patient).options(
-        selectinload(Patient.care_team).selectinload(CareTeamMember.clinician)
+        selectinload(Patient.care_team.and_(access.current_member_clause())).options(
+            selectinload(CareTeamMember.clinician), selectinload(CareTeamMember.covering_for)
+        )
     )
     if status in (PatientStatus.ACTIVE, PatientStatus.DISCHARGED):
         query = query.where(Patient.status == status)
@@ -43,21 +59,71 @@ def _lock_patient(patient: Patient) -> None:
     db.session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
 
 
-def _team_ids(patient_id: int) -> set[int]:
-    return set(
-        db.session.scalars(
-            select(CareTeamMember.clinician_id).where(CareTeamMember.patient_id == patient_id)
-        )
+def _team_ids(patient_id: int, *, permanent: bool = False) -> set[int]:
+    """Clinicians on the care team today (an ended cover is not); ``permanent``: only those
+    who stay, not covers."""
+    query = select(CareTeamMember.clinician_id).where(
+        CareTeamMember.patient_id == patient_id,
+        CareTeamMember.ends_on.is_(None) if permanent else access.current_member_clause(),
     )
+    return set(db.session.scalars(query))
+
+
+def _membership(patient_id: int, clinician_id: int) -> CareTeamMember | None:
+    """The row, whatever its state: one per clinician and patient (a unique constraint)."""
+    return db.session.scalars(
+        select(CareTeamMember).where(
+            CareTeamMember.patient_id == patient_id, CareTeamMember.clinician_id == clinician_id
+        )
+    ).first()
+
+
+def _longer(ends_on: date | None, than: date | None) -> bool:
+    """Whether a membership until ``ends_on`` lasts longer than one until ``than`` (None:
+    permanent, longer than any date)."""
+    if than is None:
+        return False
+    return ends_on is None or ends_on > than
+
+
+def _join(
+    patient_id: int,
+    clinician_id: int,
+    *,
+    ends_on: date | None = None,
+    covering_for_id: int | None = None,
+) -> bool:
+    """Make the clinician a member until ``ends_on`` (None: permanently), never shortening
+    what they have: a permanent membership stays, a later end date wins, an ended cover is
+    renewed. Returns whether anything changed."""
+    member = _membership(patient_id, clinician_id)
+    if member is None:
+        db.session.add(
+            CareTeamMember(
+                patient_id=patient_id,
+                clinician_id=clinician_id,
+                ends_on=ends_on,
+                covering_for_id=covering_for_id if ends_on is not None else None,
+            )
+        )
+        return True
+    ended = not access.is_current_member(member)
+    if not ended and not _longer(ends_on, member.ends_on):
+        return False
+    member.ends_on = ends_on
+    member.covering_for_id = covering_for_id if ends_on is not None else None
+    if ended:
+        member.added_at = clock.utcnow()
+    return True
 
 
 def add_to_care_team(actor: User, patient: Patient, clinician_id: int | None) -> bool:
-    """Add an active clinician. Returns False if they were already on the team."""
+    """Add an active clinician for good (one covering until a date stays on, permanently).
+    Returns False if they were already a permanent member."""
     clinician = _active_clinician(clinician_id)
     _lock_patient(patient)
-    if clinician.id in _team_ids(patient.id):
+    if not _join(patient.id, clinician.id):
         return False
-    db.session.add(CareTeamMember(patient_id=patient.id, clinician_id=clinician.id))
     audit.record(
         "care_team.added",
         actor=actor,
@@ -74,17 +140,23 @@ def add_to_care_team(actor: User, patient: Patient, clinician_id: int | None) ->
 
 
 def remove_from_care_team(actor: User, patient: Patient, clinician_id: int | None) -> None:
-    """Take a clinician (active or not) off a care team; never the last one of an active
-    patient, who would then have nobody."""
+    """Take a clinician (active or not) off a care team; never the last permanent one of an
+    active patient, who would then have nobody (a cover ends on its own)."""
     _lock_patient(patient)
     member = db.session.scalars(
         select(CareTeamMember).where(
-            CareTeamMember.patient_id == patient.id, CareTeamMember.clinician_id == clinician_id
+            CareTeamMember.patient_id == patient.id,
+            CareTeamMember.clinician_id == clinician_id,
+            access.current_member_clause(),
         )
     ).first()
     if member is None:
         raise Problem(_("That clinician is not on this patient's care team."))
-    if patient.is_active and len(_team_ids(patient.id)) <= 1:
+    if (
+        patient.is_active
+        and member.ends_on is None
+        and not _team_ids(patient.id, permanent=True) - {member.clinician_id}
+    ):
         raise Problem(
             _(
                 "%(name)s is the only clinician on this active patient's care team. "
@@ -113,12 +185,12 @@ def _move_ends(from_id: int | None, to_id: int | None) -> tuple[User, User]:
 
 
 def caseload_of(clinician_id: int) -> list[Patient]:
-    """Every patient (active or discharged) on whose care team this clinician is."""
+    """Every patient (active or discharged) on whose care team this clinician is today."""
     return list(
         db.session.scalars(
             select(Patient)
             .join(CareTeamMember, CareTeamMember.patient_id == Patient.id)
-            .where(CareTeamMember.clinician_id == clinician_id)
+            .where(CareTeamMember.clinician_id == clinician_id, access.current_member_clause())
             .order_by(func.lower(Patient.display_name), Patient.id)
         )
     )
@@ -132,12 +204,13 @@ def move_preview(from_id: int | None, to_id: int | None) -> tuple[User, User, li
 
 def move_caseload(actor: User, from_id: int | None, to_id: int | None) -> CaseloadMove:
     """Every patient of clinician A goes to clinician B: B is added where missing, A is
-    removed. All or nothing; the result says exactly what to undo."""
+    removed. All or nothing; the result says exactly what to undo. Where A was only covering,
+    B takes that cover with its end date; where B was covering, B stays for good."""
     source, target = _move_ends(from_id, to_id)
     members = list(
         db.session.scalars(
             select(CareTeamMember)
-            .where(CareTeamMember.clinician_id == source.id)
+            .where(CareTeamMember.clinician_id == source.id, access.current_member_clause())
             .order_by(CareTeamMember.patient_id)
             .with_for_update()
         )
@@ -145,9 +218,19 @@ def move_caseload(actor: User, from_id: int | None, to_id: int | None) -> Caselo
     added = []
     for member in members:
         patient_id = member.patient_id
-        if target.id not in _team_ids(patient_id):
-            db.session.add(CareTeamMember(patient_id=patient_id, clinician_id=target.id))
+        was_on = target.id in _team_ids(patient_id)
+        if member.ends_on is None:
+            changed = _join(patient_id, target.id)
+        else:
+            changed = _join(
+                patient_id,
+                target.id,
+                ends_on=member.ends_on,
+                covering_for_id=member.covering_for_id,
+            )
+        if not was_on:
             added.append(patient_id)
+        if changed:
             audit.record(
                 "care_team.added",
                 actor=actor,
@@ -206,8 +289,7 @@ def move_back(actor: User, move: CaseloadMove) -> int:
             continue
         _lock_patient(patient)
         team = _team_ids(patient_id)
-        if target.id not in team:
-            db.session.add(CareTeamMember(patient_id=patient_id, clinician_id=target.id))
+        if _join(patient_id, target.id):
             audit.record(
                 "care_team.added",
                 actor=actor,
@@ -248,20 +330,26 @@ def _flush_care_teams() -> None:
 
 def patients_only_with(clinician_id: int) -> list[Patient]:
     """Active patients for whom this clinician is the only active clinician on the care team:
-    deactivating them would leave these patients with nobody."""
+    deactivating them would leave these patients with nobody. A colleague covering until a
+    date does not count (ended or not: the cover stops, the patient would then have nobody)."""
     other_active = (
         select(CareTeamMember.id)
         .join(User, User.id == CareTeamMember.clinician_id)
         .where(
             CareTeamMember.patient_id == Patient.id,
             CareTeamMember.clinician_id != clinician_id,
+            CareTeamMember.ends_on.is_(None),
             User.active.is_(True),
         )
         .exists()
     )
     mine = (
         select(CareTeamMember.id)
-        .where(CareTeamMember.patient_id == Patient.id, CareTeamMember.clinician_id == clinician_id)
+        .where(
+            CareTeamMember.patient_id == Patient.id,
+            CareTeamMember.clinician_id == clinician_id,
+            access.current_member_clause(),
+        )
         .exists()
     )
     return list(
@@ -274,17 +362,17 @@ def patients_only_with(clinician_id: int) -> list[Patient]:
 
 
 def hand_over(actor: User, patients: list[Patient], from_id: int, to_id: int | None) -> int:
-    """Add ``to_id`` (an active clinician) to each of these patients' care teams, saying in
-    the audit row whose patients they were. Returns how many were added."""
+    """Add ``to_id`` (an active clinician) to each of these patients' care teams for good (a
+    cover they had becomes permanent), saying in the audit row whose patients they were.
+    Returns how many were added."""
     target = _active_clinician(to_id)
     if target.id == from_id:
         raise Problem(_("Choose another clinician to take these patients."))
     added = 0
     for patient in patients:
         _lock_patient(patient)
-        if target.id in _team_ids(patient.id):
+        if not _join(patient.id, target.id):
             continue
-        db.session.add(CareTeamMember(patient_id=patient.id, clinician_id=target.id))
         audit.record(
             "care_team.added",
             actor=actor,
@@ -294,3 +382,181 @@ def hand_over(actor: User, patients: list[Patient], from_id: int, to_id: int | N
         )
         added += 1
     return added
+
+
+# --- covering for a colleague who is away ----------------------------------------------------
+
+
+def cover_end_problem(ends_on: date | None, today: date | None = None) -> str | None:
+    """Why this last day of a cover cannot be used, or None: it is required, today or later,
+    at most ``MAX_COVER_DAYS`` days ahead (a longer absence is a caseload move)."""
+    today = today or clock.today()
+    if ends_on is None:
+        return _("Enter the last day of the cover, as YYYY-MM-DD.")
+    if ends_on < today:
+        return _("The last day of the cover can't be in the past. Choose today or a later day.")
+    if ends_on > today + timedelta(days=MAX_COVER_DAYS):
+        return _(
+            "A cover lasts at most %(days)d days, until %(date)s. For a longer absence, move "
+            "the caseload instead.",
+            days=MAX_COVER_DAYS,
+            date=(today + timedelta(days=MAX_COVER_DAYS)).isoformat(),
+        )
+    return None
+
+
+#: What a cover does to one patient's care team.
+COVER_ADDS = "adds"  # the colleague joins until the date
+COVER_EXTENDS = "extends"  # they were covering until an earlier date (or their cover ended)
+COVER_PERMANENT = "permanent"  # already a permanent member: nothing changes
+COVER_LATER = "later"  # already covering until that date or later: nothing changes
+
+
+@dataclass
+class CoverChange:
+    patient: Patient
+    what: str
+    #: The colleague's last day on this care team after the cover (None: permanent).
+    until: date | None
+
+    @property
+    def changes(self) -> bool:
+        return self.what in (COVER_ADDS, COVER_EXTENDS)
+
+
+@dataclass
+class CoverPlan:
+    away: User
+    colleague: User
+    ends_on: date
+    changes: list[CoverChange]
+
+    @property
+    def patients(self) -> list[Patient]:
+        return [c.patient for c in self.changes]
+
+    @property
+    def changing(self) -> int:
+        return sum(1 for c in self.changes if c.changes)
+
+
+def cover_plan(away_id: int | None, colleague_id: int | None, ends_on: date | None) -> CoverPlan:
+    """What covering would do, patient by patient, for the page that asks first (writes
+    nothing). The away clinician's active patients are those on their caseload today; where
+    they are themselves only covering, the colleague's cover ends when theirs does."""
+    away = db.session.get(User, away_id) if away_id else None
+    if away is None or away.role != Role.CLINICIAN:
+        raise FieldProblems({"away": [_("Choose the clinician who is away.")]})
+    try:
+        colleague = _active_clinician(colleague_id)
+    except Problem as exc:
+        raise FieldProblems({"colleague": [str(exc)]}) from None
+    if colleague.id == away.id:
+        raise FieldProblems({"colleague": [_("Choose a colleague other than the one away.")]})
+    problem = cover_end_problem(ends_on)
+    if problem:
+        raise FieldProblems({"ends_on": [problem]})
+    theirs = db.session.execute(
+        select(Patient, CareTeamMember.ends_on)
+        .join(CareTeamMember, CareTeamMember.patient_id == Patient.id)
+        .where(
+            CareTeamMember.clinician_id == away.id,
+            access.current_member_clause(),
+            Patient.status == PatientStatus.ACTIVE,
+        )
+        .order_by(func.lower(Patient.display_name), Patient.id)
+    ).all()
+    mine = {
+        m.patient_id: m
+        for m in db.session.scalars(
+            select(CareTeamMember).where(
+                CareTeamMember.clinician_id == colleague.id,
+                CareTeamMember.patient_id.in_([p.id for p, _end in theirs]),
+            )
+        )
+    }
+    changes = []
+    for patient, away_until in theirs:
+        until = ends_on if away_until is None else min(ends_on, away_until)
+        member = mine.get(patient.id)
+        if member is None:
+            changes.append(CoverChange(patient, COVER_ADDS, until))
+        elif not access.is_current_member(member):
+            changes.append(CoverChange(patient, COVER_EXTENDS, until))
+        elif member.ends_on is None:
+            changes.append(CoverChange(patient, COVER_PERMANENT, None))
+        elif member.ends_on >= until:
+            changes.append(CoverChange(patient, COVER_LATER, member.ends_on))
+        else:
+            changes.append(CoverChange(patient, COVER_EXTENDS, until))
+    return CoverPlan(away=away, colleague=colleague, ends_on=ends_on, changes=changes)
+
+
+def add_cover(
+    actor: User,
+    away_id: int | None,
+    colleague_id: int | None,
+    ends_on: date | None,
+    *,
+    submit_token: str | None = None,
+) -> int:
+    """The colleague joins the care team of every active patient of the away clinician
+    until ``ends_on`` (inclusive): a permanent member stays permanent, an existing cover keeps
+    the later end date. One ``care_team.cover_added`` row per patient changed. Returns how
+    many care teams changed; the same form sent twice covers once (``lms.submissions``)."""
+    once = submissions.claim(actor, submit_token, "care_team.cover")
+    if once.earlier and once.result is not None:
+        return once.result  # an identical submit did it; one refused earlier did nothing
+    plan = cover_plan(away_id, colleague_id, ends_on)
+    changed = 0
+    for change in plan.changes:
+        _lock_patient(change.patient)
+        if not _join(
+            change.patient.id,
+            plan.colleague.id,
+            ends_on=change.until,
+            covering_for_id=plan.away.id,
+        ):
+            continue
+        changed += 1
+        audit.record(
+            "care_team.cover_added",
+            actor=actor,
+            subject=change.patient,
+            patient_id=change.patient.id,
+            detail=(
+                f"clinician={plan.colleague.id}; covering for clinician={plan.away.id} "
+                f"until {change.until.isoformat()}"
+            ),
+        )
+    _flush_care_teams()
+    submissions.finish(once, changed)
+    return changed
+
+
+def end_cover(actor: User, patient: Patient, clinician_id: int | None) -> bool:
+    """End a cover today, before its date: from now on it gives no access (its last day
+    becomes yesterday). Returns False when there is no cover running (already ended, a
+    double click, or a permanent member, who is removed instead)."""
+    today = clock.today()
+    ended = db.session.execute(
+        update(CareTeamMember)
+        .where(
+            CareTeamMember.patient_id == patient.id,
+            CareTeamMember.clinician_id == clinician_id,
+            CareTeamMember.ends_on.is_not(None),
+            CareTeamMember.ends_on >= today,
+        )
+        .values(ends_on=today - timedelta(days=1))
+        .execution_options(synchronize_session="fetch")
+    )
+    if ended.rowcount != 1:
+        return False
+    audit.record(
+        "care_team.cover_ended",
+        actor=actor,
+        subject=patient,
+        patient_id=patient.id,
+        detail=f"clinician={clinician_id}; ended early",
+    )
+    return True

@@ -13,11 +13,20 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from lms.forms import BaseForm, DateField, OnceForm, StrongPassword
 from lms.inputs import MAX_ID
 from lms.models import Role
+from lms.patients.care_teams import MAX_COVER_DAYS, cover_end_problem
 
 CHOOSE_ACTIVE_CLINICIAN = _l("Choose an active clinician from the list.")
 
@@ -122,6 +131,46 @@ class MoveCaseloadForm(BaseForm):
     def validate_to_clinician(self, field: ClinicianField) -> None:
         if field.data is not None and field.data == self.from_clinician.data:
             raise ValidationError(_l("Choose two different clinicians."))
+
+
+class CoverForm(OnceForm):
+    """Cover for a colleague who is away: who is away, who covers, until when."""
+
+    away = ClinicianField(
+        _l("Clinician who is away"),
+        invalid_message=_l("Choose a clinician from the list."),
+    )
+    colleague = ClinicianField(
+        _l("Colleague who covers"),
+        description=_l(
+            "Added to the care team of each of their active patients until the last day."
+        ),
+    )
+    ends_on = DateField(
+        _l("Last day of the cover (YYYY-MM-DD)"),
+        validators=[InputRequired(message=_l("Enter the last day of the cover, as YYYY-MM-DD."))],
+        description=_l(
+            "The colleague sees these patients through this day; the next day they no longer "
+            "do. At most %(days)d days from today.",
+            days=MAX_COVER_DAYS,
+        ),
+    )
+    submit = SubmitField(_l("Show the patients"))
+
+    def validate_away(self, field: ClinicianField) -> None:
+        if not field.data:
+            raise ValidationError(_l("Choose the clinician who is away."))
+
+    def validate_colleague(self, field: ClinicianField) -> None:
+        if not field.data:
+            raise ValidationError(_l("Choose the colleague who covers."))
+        if field.data == self.away.data:
+            raise ValidationError(_l("Choose a colleague other than the one away."))
+
+    def validate_ends_on(self, field: DateField) -> None:
+        problem = cover_end_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
 
 
 class EmergencyAccessForm(BaseForm):

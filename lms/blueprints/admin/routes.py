@@ -4,6 +4,7 @@ existence is not confirmed), anonymous visitors are sent to sign in."""
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date
 
 from flask import (
@@ -18,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -30,6 +32,7 @@ from lms.blueprints.admin.forms import (
     AuditFilterForm,
     CareTeamAddForm,
     CareTeamRemoveForm,
+    CoverForm,
     DeactivateForm,
     EmergencyAccessForm,
     MoveCaseloadForm,
@@ -258,6 +261,13 @@ def _move_form(everyone: list[User], active: list[User]) -> MoveCaseloadForm:
     return form
 
 
+def _cover_form(active: list[User]) -> CoverForm:
+    form = CoverForm()
+    form.away.choices = _clinician_choices(active, _("Choose a clinician"))
+    form.colleague.choices = _clinician_choices(active, _("Choose a clinician"))
+    return form
+
+
 @bp.route("/caseloads")
 def caseloads():
     show = inputs.choice("status", ("active", "discharged", "all"), "active")
@@ -273,6 +283,7 @@ def caseloads():
         add_forms={p.id: _add_form(p.id, active) for p in patients},
         remove_form=CareTeamRemoveForm(),
         move_form=_move_form(everyone, active),
+        cover_form=_cover_form(active),
     )
 
 
@@ -390,6 +401,65 @@ def move_back(move_id: int):
         if count:
             flash(_("%(n)d patients moved back.", n=count))
     return redirect(url_for("admin.caseload_move", move_id=move.id))
+
+
+@bp.route("/caseloads/cover", methods=["GET", "POST"])
+@recent_auth_required(back="admin.cover")
+def cover():
+    """Cover for a colleague who is away: the form; then a page listing the patients whose
+    care team the colleague would join, and until when; only "Add the cover" changes
+    anything. Errors are shown beside their field."""
+    form = _cover_form(staff_ops.clinicians(active_only=True))
+    if form.validate_on_submit():
+        choice = (form.away.data, form.colleague.data, form.ends_on.data)
+        try:
+            if request.form.get("confirm") != "1":
+                plan = care_team_ops.cover_plan(*choice)
+                audit.record(
+                    "caseload.cover_preview_view",
+                    detail=(
+                        f"{len(plan.changes)} patients of clinician={plan.away.id}; "
+                        f"clinician={plan.colleague.id} until {plan.ends_on.isoformat()}"
+                    ),
+                )
+                return render_template("admin/cover_preview.html", form=form, plan=plan)
+            changed = care_team_ops.add_cover(_me(), *choice, submit_token=form.submit_token.data)
+        except FieldProblems as exc:
+            for name, messages in exc.errors.items():
+                form[name].errors = [*form[name].errors, *map(str, messages)]
+            form.submit_token.data = secrets.token_urlsafe(24)  # this try did nothing
+        else:
+            # No patient names in flashed messages: they travel in the session cookie.
+            flash(
+                ngettext(
+                    "The cover is added to %(num)d care team.",
+                    "The cover is added to %(num)d care teams.",
+                    changed,
+                )
+                if changed
+                else _("Nothing changed: the colleague was already on those care teams.")
+            )
+            return redirect(url_for("admin.caseloads"))
+    audit.record("caseload.cover_form_view")
+    return render_template("admin/cover.html", form=form)
+
+
+@bp.route("/caseloads/<id:patient_id>/end-cover", methods=["POST"])
+def care_team_end_cover(patient_id: int):
+    """End a colleague's cover of this patient today, before its last day."""
+    patient = db.get_or_404(Patient, patient_id)
+    form = CareTeamRemoveForm()
+    if not form.validate_on_submit():
+        if form.errors.keys() - {"csrf_token"}:
+            flash(_("Choose a cover to end."), "error")
+        else:
+            _flash_form_errors(form)
+        return _back_to(patient.id)
+    if care_team_ops.end_cover(_me(), patient, form.clinician_id.data):
+        flash(_("The cover has ended: the colleague no longer sees this patient."))
+    else:
+        flash(_("Nothing changed: that cover had already ended."))
+    return _back_to(patient.id)
 
 
 # --- audit log -----------------------------------------------------------------------------
