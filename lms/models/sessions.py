@@ -31,14 +31,26 @@ class EducationSession(db.Model):
         ForeignKey("user.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+    # A session logged by mistake is voided (``group_sessions.operations.void_session``): kept
+    # with when, by whom and why; its attendance no longer counts anywhere.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # No ON DELETE: SQLite adds this reference only inline (migration 0016); accounts are
+    # deactivated, never deleted.
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    void_reason: Mapped[str | None] = mapped_column(String(300))
 
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id], viewonly=True)
     modules: Mapped[list[SessionModule]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="SessionModule.position"
     )
     attendance: Mapped[list[Attendance]] = relationship(
         back_populates="session", cascade="all, delete-orphan"
     )
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
 
     @property
     def present_count(self) -> int:

@@ -147,15 +147,42 @@ class PatientLoginForm(OnceForm):
     submit = SubmitField(_l("Create patient invitation link"))
 
 
-class SessionForm(OnceForm):
-    """An education session. Attendance radios (one group per caseload patient) are read
-    from the request by ``attendance_from``; their names are ``attendance-<patient id>``."""
+class SessionFields:
+    """An education session's fields (mixed into the new and edit forms). Attendance radios
+    (one group per listed patient) are read from the request by the view; their names are
+    ``attendance-<patient id>``. ``all_present`` saves nothing: the form comes back with every
+    listed patient marked present and everything else as typed."""
 
     held_on = DateField(_l("Date of the session"), validators=[DataRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     facilitator = StringField(_l("Facilitator"), validators=[DataRequired(), Length(max=120)])
     modules = MultiCheckboxField(_l("Modules covered"), coerce=str)
+    all_present = SubmitField(_l("Mark everyone present"))
+
+
+class SessionForm(SessionFields, OnceForm):
     submit = SubmitField(_l("Save session"))
+
+
+class SessionEditForm(SessionFields, BaseForm):
+    """Correct a session (an UPDATE of what differs: sent twice, it changes once)."""
+
+    submit = SubmitField(_l("Save changes"))
+
+
+class VoidSessionForm(BaseForm):
+    reason = TextAreaField(
+        _l("Why this session is a mistake"),
+        validators=[
+            DataRequired(message=_l("Say why this session is a mistake.")),
+            Length(max=300, message=_l("Keep it to %(n)d characters or fewer.", n=300)),
+        ],
+        description=_l(
+            "For example: logged twice, or logged for the wrong group. Up to 300 characters. "
+            "Patients do not see this."
+        ),
+    )
+    submit = SubmitField(_l("Void this session"))
 
 
 # --- corrections ----------------------------------------------------------------------------
