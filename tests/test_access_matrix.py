@@ -28,7 +28,15 @@ from lms.extensions import db
 from lms.group_sessions.operations import log_session
 from lms.invitations import operations as invitation_ops
 from lms.learning import operations as learning
-from lms.models import AuditEvent, CaseloadMove, EmergencyAccess, QuizAttempt, User
+from lms.models import (
+    Assignment,
+    AuditEvent,
+    CareTeamMember,
+    CaseloadMove,
+    EmergencyAccess,
+    QuizAttempt,
+    User,
+)
 from tests import helpers
 from tests.conftest import _test_config
 from tests.databases import Snapshots, close_app_database, copy_sqlite, sqlite_file
@@ -99,6 +107,8 @@ RULES: dict[str, set[str] | str] = {
     "clinic.assign": STAFF_ON,
     "clinic.cancel_assignment": STAFF_ON,
     "clinic.restore_assignment": STAFF_ON,
+    "clinic.cancel_path": STAFF_ON,
+    "clinic.restore_path": STAFF_ON,
     "clinic.discharge": STAFF_ON,
     "clinic.readmit": STAFF_ON,
     "clinic.edit_patient": STAFF_ON,
@@ -111,6 +121,8 @@ RULES: dict[str, set[str] | str] = {
     "clinic.sessions": STAFF,
     "clinic.new_session": STAFF,
     "clinic.session_detail": {"clinician_on", "admin"},  # its author, and admins
+    "clinic.session_edit": {"clinician_on", "admin"},  # its author, and admins
+    "clinic.session_void": {"clinician_on", "admin"},  # its author, and admins
     "clinic.reports": STAFF,
     "clinic.caseload_csv": STAFF,
     "clinic.patient_csv": STAFF_ON,
@@ -173,6 +185,16 @@ def build_world(app) -> World:
         fam = {state: make_user("family") for state in ("active", "withdrawn", "expired")}
         patient = make_patient(clinician_on, name="Matrix Patient", user=patient_user)
         make_patient(clinician_off, name="Elsewhere")
+        # A colleague (no role here) covering for clinician_on for a week: the caseloads page
+        # has a cover to end.
+        db.session.add(
+            CareTeamMember(
+                patient_id=patient.id,
+                clinician_id=make_user("clinician").id,
+                ends_on=clock.today() + timedelta(days=7),
+                covering_for_id=clinician_on.id,
+            )
+        )
         consent_ids = {}
         link_ids = {}
         for state, user in fam.items():
@@ -187,6 +209,11 @@ def build_world(app) -> World:
         db.session.add(grant)
         db.session.commit()
         assignment_id = make_assignment(patient, fam["active"], by=clinician_on)
+        # Both modules of the test path, given as a path: the path pages have a unit to show.
+        second = make_assignment(patient, fam["active"], "no-check", by=clinician_on)
+        for path_row in (assignment_id, second):
+            db.session.get(Assignment, path_row).path_slug = "test-path"
+        db.session.commit()
         module = app.extensions["lms_library"].module("first-steps")
         answers = {q.id: q.correct_indices for q in module.quiz.questions}
         learning.submit_attempt(fam["active"], module, answers, "matrix-token")
@@ -233,6 +260,7 @@ def build_world(app) -> World:
             "session_id": session_row.id,
             "invitation_id": invitation_id,
             "move_id": move.id,
+            "path_slug": "test-path",
             "user_id": clinician_on.id,
             "slug": "first-steps",
             "key": "what-a-trigger-is",

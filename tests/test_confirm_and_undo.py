@@ -10,7 +10,7 @@ from sqlalchemy import select
 from lms import clock
 from lms.assignments import queries as assignment_q
 from lms.extensions import db
-from lms.models import Assignment, AuditEvent, Consent, Patient
+from lms.models import Assignment, AuditEvent, Consent, Patient, User
 from tests.helpers import (
     app_context,
     login,
@@ -173,3 +173,54 @@ def test_a_cancelled_reading_can_be_restored_once(app, client):
     with app_context():
         assert db.session.get(Assignment, assignment_id).cancelled_at is not None
         assert db.session.get(Assignment, again).cancelled_at is None
+
+
+def test_a_path_is_one_unit_cancelled_and_restored_together(app, client):
+    from lms.assignments import operations as assignment_ops
+
+    clinician, patient, parent, _link, _consent, single = _world()
+    with app_context():
+        # The world's own reading of "first-steps" is cancelled: the path gives it again.
+        db.session.get(Assignment, single).cancelled_at = clock.utcnow()
+        assignment_ops.assign(
+            db.session.get(User, clinician.id),
+            db.session.get(Patient, patient.id),
+            module_slugs=["first-steps", "no-check"],
+            learners=[db.session.get(User, parent.id)],
+            path_slug="test-path",
+            first_due=clock.today(),
+            spread_days=7,
+            note=None,
+        )
+        db.session.commit()
+    login(client, clinician.email)
+    page = text_of(client.get(f"/clinic/patients/{patient.id}"))
+    assert '<details class="path-group">' in page and "Test path" in page
+    base = f"/clinic/patients/{patient.id}/learners/{parent.id}/paths/test-path"
+    ask = text_of(client.get(f"{base}/cancel"))
+    assert "Cancel “Test path” for Alex Parent?" in ask and "No check here" in ask
+    for _ in range(2):
+        assert post_form(client, f"{base}/cancel", {}).status_code == 302
+    assert _audits("path.cancelled") == 1
+    with app_context():
+        open_path = db.session.scalars(
+            select(Assignment).where(
+                Assignment.path_slug == "test-path", Assignment.cancelled_at.is_(None)
+            )
+        ).all()
+    assert open_path == []
+    page_url = f"/clinic/patients/{patient.id}"
+    assert post_form(client, f"{base}/restore", {}, form_page=page_url).status_code == 302
+    with app_context():
+        restored = db.session.scalars(
+            select(Assignment).where(
+                Assignment.path_slug == "test-path", Assignment.cancelled_at.is_(None)
+            )
+        ).all()
+    assert len(restored) == 2 and _audits("path.restored") == 1
+    assert (
+        client.get(
+            f"/clinic/patients/{patient.id}/learners/{parent.id}/paths/nope/cancel"
+        ).status_code
+        == 404
+    )

@@ -41,7 +41,6 @@ from tests.helpers import (
     csrf_token,
     give_consent,
     login,
-    make_assignment,
     make_patient,
     make_user,
 )
@@ -208,8 +207,27 @@ def build_fuzz_world(app) -> FuzzWorld:
         )
         # The restore button shows only beside a cancelled reading.
         learner = db.session.scalars(User.by_email(world.users["family_active"])).one()
-        cancelled = make_assignment(patient, learner, "no-check", by=clinician)
-        db.session.get(Assignment, cancelled).cancelled_at = clock.utcnow()
+        # An earlier copy of a path reading, cancelled: the restore buttons of a reading
+        # and of the path both show (restoring it is refused: the reading was given again).
+        row = Assignment(
+            module_slug="first-steps",
+            learner_id=learner.id,
+            patient_id=patient.id,
+            path_slug="test-path",
+            assigned_by_id=clinician.id,
+            cancelled_at=clock.utcnow(),
+        )
+        # And a cancelled reading given on its own, for the restore button of one reading.
+        alone = Assignment(
+            module_slug="no-check",
+            learner_id=learner.id,
+            patient_id=patient.id,
+            assigned_by_id=clinician.id,
+            cancelled_at=clock.utcnow(),
+        )
+        db.session.add_all([row, alone])
+        db.session.flush()
+        cancelled = alone.id
         # The re-admit form shows only for a discharged patient.
         left = make_patient(clinician, name="Left The Program", status="discharged")
         db.session.get(Patient, left.id).discharged_on = clock.today()

@@ -143,3 +143,65 @@ def restore_assignment(clinician: User, assignment: Assignment) -> bool:
         "assignment.restored", actor=clinician, subject=assignment, patient_id=assignment.patient_id
     )
     return True
+
+
+def _path_rows(patient: Patient, learner_id: int, path_slug: str):
+    return select(Assignment).where(
+        Assignment.patient_id == patient.id,
+        Assignment.learner_id == learner_id,
+        Assignment.path_slug == path_slug,
+    )
+
+
+def cancel_path(clinician: User, patient: Patient, learner_id: int, path_slug: str) -> int:
+    """Cancel every reading of this path still open for this learner, at one moment (so the
+    path can be restored as a unit). Returns how many; 0 on a double click."""
+    now = clock.utcnow()
+    cancelled = db.session.execute(
+        update(Assignment)
+        .where(
+            Assignment.patient_id == patient.id,
+            Assignment.learner_id == learner_id,
+            Assignment.path_slug == path_slug,
+            Assignment.cancelled_at.is_(None),
+        )
+        .values(cancelled_at=now, cancelled_by_id=clinician.id)
+    ).rowcount
+    if cancelled:
+        audit.record(
+            "path.cancelled",
+            actor=clinician,
+            subject=patient,
+            patient_id=patient.id,
+            detail=f"path={path_slug} learner={learner_id} readings={cancelled}",
+        )
+    return cancelled
+
+
+def restore_path(clinician: User, patient: Patient, learner_id: int, path_slug: str) -> int:
+    """Undo the path's last cancellation: the readings cancelled at that moment open again,
+    except any given to this learner again since. Returns how many were restored."""
+    rows = list(db.session.scalars(_path_rows(patient, learner_id, path_slug)))
+    cancelled = [row for row in rows if row.cancelled_at is not None]
+    if not cancelled:
+        return 0
+    last = max(row.cancelled_at for row in cancelled)
+    restored = 0
+    for row in cancelled:
+        if row.cancelled_at != last:
+            continue
+        try:
+            with db.session.begin_nested():
+                if restore_assignment(clinician, row):
+                    restored += 1
+        except Problem:
+            continue  # given again since: that one stays as it is
+    if restored:
+        audit.record(
+            "path.restored",
+            actor=clinician,
+            subject=patient,
+            patient_id=patient.id,
+            detail=f"path={path_slug} learner={learner_id} readings={restored}",
+        )
+    return restored

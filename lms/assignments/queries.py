@@ -123,3 +123,68 @@ def status_now(assignment_id: int, today: date | None = None) -> AssignmentStatu
         query.with_only_columns(expression).where(Assignment.id == assignment_id)
     )
     return AssignmentStatus(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class PathGroup:
+    """The readings of one path given to one learner, shown and handled as one unit."""
+
+    path_slug: str
+    learner_id: int
+    learner_name: str
+    rows: tuple[Row, ...]
+
+    def count(self, statuses) -> int:
+        return sum(1 for row in self.rows if row.status in statuses)
+
+    @property
+    def done(self) -> int:
+        return self.count(rules.DONE)
+
+    @property
+    def overdue(self) -> int:
+        return self.count({AssignmentStatus.OVERDUE})
+
+    @property
+    def counted(self) -> int:
+        return self.count(rules.COUNTED)
+
+    @property
+    def cancellable(self) -> tuple[Row, ...]:
+        """What cancelling the path takes away: readings not done and not cancelled."""
+        return tuple(row for row in self.rows if row.is_open or row.status in rules.SUSPENDED)
+
+    @property
+    def may_cancel(self) -> bool:
+        return bool(self.cancellable)
+
+    @property
+    def may_restore(self) -> bool:
+        return any(row.status == AssignmentStatus.CANCELLED for row in self.rows)
+
+
+def units_for_patient(
+    patient_id: int, today: date | None = None
+) -> tuple[list[PathGroup], list[Row]]:
+    """The patient's assignments as units: each path given to a learner (two readings or
+    more) as one group, and every other assignment on its own — same order as
+    ``for_patient``, the same status rule."""
+    rows = for_patient(patient_id, today)
+    grouped: dict[tuple[int, str], list[Row]] = {}
+    for row in rows:
+        if row.assignment.path_slug:
+            grouped.setdefault((row.assignment.learner_id, row.assignment.path_slug), []).append(
+                row
+            )
+    groups = []
+    singles = []
+    in_group = set()
+    for (learner_id, slug), members in grouped.items():
+        if len(members) < 2:
+            continue
+        groups.append(
+            PathGroup(slug, learner_id, members[0].assignment.learner.display_name, tuple(members))
+        )
+        in_group.update(id(row) for row in members)
+    singles = [row for row in rows if id(row) not in in_group]
+    return groups, singles

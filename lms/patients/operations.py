@@ -471,7 +471,7 @@ class VoidBlockers:
 
 def _recorded_for(patient_id: int):
     """Per kind of record, a count of this patient's (SQL scalar subqueries)."""
-    from lms.models import Assignment, Attendance, Consent, Invitation
+    from lms.models import Assignment, Attendance, Consent, EducationSession, Invitation
 
     def count(model):
         return (
@@ -484,11 +484,19 @@ def _recorded_for(patient_id: int):
         .where(Patient.id == patient_id, Patient.user_id.is_not(None))
         .scalar_subquery()
     )
+    # Attendance in a session voided as a mistake is no record of the patient's care.
+    attendance = (
+        select(func.count())
+        .select_from(Attendance)
+        .join(EducationSession, EducationSession.id == Attendance.session_id)
+        .where(Attendance.patient_id == patient_id, EducationSession.voided_at.is_(None))
+        .scalar_subquery()
+    )
     return {
         "family_members": count(FamilyLink),
         "consents": count(Consent),
         "assignments": count(Assignment),
-        "attendance": count(Attendance),
+        "attendance": attendance,
         "logins": own_login + count(Invitation),
     }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -353,6 +354,29 @@ def _session_errors(page, server) -> None:
     page.wait_for_load_state()
 
 
+def _session_page(suffix: str) -> Callable:
+    """A page of the demo clinician's first education session (its edit or void form)."""
+
+    def open_(page, server) -> None:
+        from sqlalchemy import select
+
+        from lms.extensions import db
+        from lms.models import EducationSession
+
+        session_id = server.run(
+            lambda: db.session.scalar(select(EducationSession.id).order_by(EducationSession.id))
+        )
+        page.goto(f"{server.url}/clinic/sessions/{session_id}/{suffix}")
+
+    return open_
+
+
+def _contacted(page, server) -> None:
+    page.goto(server.url + "/clinic/?show=needs_help")
+    page.get_by_role("link", name=re.compile("Mark contacted")).first.click()
+    page.wait_for_load_state()
+
+
 MFA_EMAIL = "two.step@example.org"
 
 
@@ -474,6 +498,10 @@ PAGE_TYPES = [
     PageType("assign", "clinician", _patient_sub("assign")),
     PageType("assign-errors", "clinician", _assign_errors),
     PageType("confirm-discharge", "clinician", _patient_sub("discharge")),
+    PageType("edit-patient", "clinician", _patient_sub("edit")),
+    PageType("session-edit", "clinician", _session_page("edit")),
+    PageType("session-void", "clinician", _session_page("void")),
+    PageType("mark-contacted", "clinician", _contacted),
     PageType("caseload-needs-help", "clinician", _goto("/clinic/?show=needs_help&sort=overdue")),
     PageType("learner-drill-down", "clinician", _learner_drill_down),
     PageType("question-analysis", "clinician", _items),

@@ -172,8 +172,11 @@ def test_three_journeys(new_page, server):
 
     # Journey 3: the clinician sees it; the patient withdraws consent; the family sees nothing.
     clinician.goto(patient_url)
-    row = clinician.get_by_role("row", name=re.compile(re.escape(title)))
-    expect(row).to_contain_text(FAMILY)
+    # The path given to the family member is one unit: its line names them; it opens.
+    group = clinician.locator("details.path-group", has_text=FAMILY)
+    expect(group.locator("summary")).to_contain_text(FAMILY)
+    group.locator("summary").click()
+    row = group.get_by_role("row", name=re.compile(re.escape(title)))
     expect(row).to_contain_text("Completed")
 
     # By the form, not the label: the family form's email field has the same id ("email"),

@@ -31,7 +31,9 @@ from lms.blueprints.clinic.forms import (
     FamilyMemberForm,
     InviteForm,
     PatientLoginForm,
+    SessionEditForm,
     SessionForm,
+    VoidSessionForm,
 )
 from lms.consent import operations as consent_ops
 from lms.consent import queries as consent_q
@@ -44,13 +46,13 @@ from lms.invitations import operations as invitation_ops
 from lms.mail.messages import external_url
 from lms.models import (
     Assignment,
+    AttendanceStatus,
     Consent,
     EducationSession,
     FamilyLink,
     Invitation,
     LinkState,
     Patient,
-    PatientStatus,
     User,
 )
 from lms.models.clinical import DEFAULT_DISCLOSURE, DEFAULT_PURPOSE, DEFAULT_REVOCATION
@@ -138,6 +140,12 @@ def enroll():
     return render_template("clinic/enroll.html", form=form, existing=existing)
 
 
+def _assignment_units(patient_id: int, today) -> dict:
+    """Paths given to a learner as one unit each; every other assignment on its own."""
+    path_groups, singles = assignment_q.units_for_patient(patient_id, today)
+    return {"path_groups": path_groups, "assignments": singles}
+
+
 def _patient_page_data(patient: Patient) -> dict:
     consent_ops.log_expired_consents(patient.id)
     today = clock.today()
@@ -146,7 +154,7 @@ def _patient_page_data(patient: Patient) -> dict:
         "attendance": attendance,
         "attendance_rate": attendance_rate,
         "family": consent_q.family_consents(patient, today),
-        "assignments": assignment_q.for_patient(patient.id, today),
+        **_assignment_units(patient.id, today),
         "today": today,
         "library": get_library(),
         "steps": patient_ops.next_steps(patient),
@@ -635,43 +643,65 @@ def items():
 
 @bp.route("/sessions")
 def sessions():
-    """Education sessions this clinician logged (admins: all)."""
-    rows = db.session.scalars(session_q.sessions_visible(_me())).all()
-    audit.record("sessions.view", detail=f"{len(rows)} sessions")
-    return render_template("clinic/sessions.html", sessions=rows, library=get_library())
+    """Education sessions this clinician logged (admins: all); voided ones only with
+    ``show=voided``."""
+    show = inputs.choice("show", ("current", "voided"), "current")
+    rows = db.session.scalars(session_q.sessions_visible(_me(), with_voided=show == "voided")).all()
+    audit.record(
+        "sessions.view",
+        detail=f"{len(rows)} sessions" + (", voided shown" if show == "voided" else ""),
+    )
+    return render_template("clinic/sessions.html", sessions=rows, library=get_library(), show=show)
 
 
-def _session_form() -> SessionForm:
-    form = SessionForm()
+def _session_form(form_class=SessionForm, **data):
+    form = form_class(**data)
     library = get_library()
     form.modules.choices = [(m.slug, m.title) for m in library.modules()]
     return form
 
 
+def _attendance_posted(
+    patients: list[Patient], everyone_present: bool
+) -> tuple[dict[int, str], list[str]]:
+    """The attendance chosen for each listed patient ("" = not in this group); with "Mark
+    everyone present" (``everyone_present``), every listed patient is present."""
+    if everyone_present:
+        return {p.id: AttendanceStatus.PRESENT.value for p in patients}, []
+    attendance, errors = {}, []
+    for patient in patients:
+        value = request.form.get(f"attendance-{patient.id}", "")
+        if value and value not in session_q.ATTENDANCE_VALUES:
+            errors = [_("Choose present, absent or excused.")]
+            value = ""
+        attendance[patient.id] = value
+    return attendance, errors
+
+
+def _session_or_404(session_id: str) -> EducationSession:
+    """The session, voided or not, if its author or an admin asks; otherwise a 404."""
+    row = session_q.session_for(_me(), access.parse_id(session_id))
+    if row is None:
+        abort(404)
+    return row
+
+
 @bp.route("/sessions/new", methods=["GET", "POST"])
 def new_session():
     """Log a group education session and its attendance (caseload patients only)."""
-    patients = db.session.scalars(
-        access.caseload(_me())
-        .where(Patient.status == PatientStatus.ACTIVE)
-        .order_by(Patient.display_name)
-    ).all()
+    patients = session_q.patients_for_form(_me())
     form = _session_form()
     if request.method == "GET":
         form.held_on.data = clock.today()
         form.facilitator.data = current_user.display_name
-    attendance = {}
-    errors = []
-    if request.method == "POST":
-        for patient in patients:
-            value = request.form.get(f"attendance-{patient.id}", "")
-            if value and value not in session_q.ATTENDANCE_VALUES:
-                errors.append(_("Choose present, absent or excused."))
-                value = ""
-            attendance[patient.id] = value
-    if form.validate_on_submit() and not errors:
-        if form.held_on.data > clock.today() + timedelta(days=1):
-            form.held_on.errors = [_("A session is logged after it happens.")]
+    attendance, errors = (
+        ({}, []) if request.method == "GET" else _attendance_posted(patients, form.all_present.data)
+    )
+    if form.all_present.data:
+        pass  # the same form back, everyone present; nothing saved
+    elif form.validate_on_submit() and not errors:
+        if problems := session_log.held_on_problems(form.held_on.data):
+            form.held_on.errors = [str(p) for p in problems]
         else:
             session_row = session_log.log_session(
                 _me(),
@@ -691,21 +721,109 @@ def new_session():
         patients=patients,
         attendance=attendance,
         errors=errors,
+        editing=None,
     )
 
 
 @bp.route("/sessions/<session_id>")
 def session_detail(session_id: str):
-    row = db.session.scalars(
-        session_q.sessions_visible(_me()).where(EducationSession.id == access.parse_id(session_id))
-    ).first()
-    if row is None:
-        abort(404)
+    """404 unless the session's author or an admin; a voided session is shown as voided,
+    with its reason."""
+    row = _session_or_404(session_id)
     visible = {p.id: p for p in db.session.scalars(access.caseload(_me()))}
     audit.record("session.view", subject=row, detail=f"{len(row.attendance)} attendance")
     return render_template(
-        "clinic/session_detail.html", session=row, library=get_library(), patients=visible
+        "clinic/session_detail.html",
+        session=row,
+        library=get_library(),
+        patients=visible,
+        material=session_q.material_recipients(row),
     )
+
+
+@bp.route("/sessions/<session_id>/edit", methods=["GET", "POST"])
+def session_edit(session_id: str):
+    """Correct a session's date, title, facilitator, modules and attendance (patients on the
+    caseload; the attendance of anyone else is kept). 404 unless the session's author or an
+    admin; a voided session is kept as it was."""
+    row = _session_or_404(session_id)
+    back = redirect(url_for("clinic.session_detail", session_id=row.id))
+    if row.is_voided:
+        flash(_("This session was voided, so it is kept as it was."))
+        return back
+    patients = session_q.patients_for_form(_me(), row)
+    if request.method == "GET":
+        form = _session_form(
+            SessionEditForm,
+            held_on=row.held_on,
+            title=row.title,
+            facilitator=row.facilitator,
+            modules=[m.module_slug for m in row.modules],
+        )
+        attendance = {item.patient_id: item.status.value for item in row.attendance}
+        errors = []
+    else:
+        form = _session_form(SessionEditForm)
+        attendance, errors = _attendance_posted(patients, form.all_present.data)
+    if form.all_present.data:
+        pass  # the same form back, everyone present; nothing saved
+    elif form.validate_on_submit() and not errors:
+        try:
+            changed = session_log.edit_session(
+                _me(),
+                row,
+                held_on=form.held_on.data,
+                title=form.title.data,
+                facilitator=form.facilitator.data,
+                module_slugs=form.modules.data,
+                attendance=attendance,
+            )
+        except FieldProblems as exc:
+            for name, messages in exc.errors.items():
+                form[name].errors = [*form[name].errors, *(str(m) for m in messages)]
+        except Problem as exc:  # voided at this very moment
+            flash(str(exc))
+            return back
+        else:
+            flash(_("Session saved.") if changed else _("Nothing needed changing."))
+            return back
+    audit.record("session_edit.form_view", subject=row, detail=f"{len(patients)} patients listed")
+    return render_template(
+        "clinic/session_form.html",
+        form=form,
+        patients=patients,
+        attendance=attendance,
+        errors=errors,
+        editing=row,
+    )
+
+
+@bp.route("/sessions/<session_id>/void", methods=["GET", "POST"])
+def session_void(session_id: str):
+    """Void a session logged by mistake, with a reason: kept, shown as voided on its page, in
+    no list, and its attendance counts nowhere. The page says first what that changes. 404
+    unless the session's author or an admin; sent twice, it voids once."""
+    row = _session_or_404(session_id)
+    back = redirect(url_for("clinic.session_detail", session_id=row.id))
+    if row.is_voided:
+        return back  # the same form sent twice (or an old page): the first one did it
+    form = VoidSessionForm()
+    if form.validate_on_submit():
+        try:
+            voided = session_log.void_session(_me(), row, form.reason.data)
+        except FieldProblems as exc:
+            form.reason.errors = [*form.reason.errors, *(str(m) for m in exc.errors["reason"])]
+        else:
+            if voided:
+                flash(_("Session voided. It is kept for the record and no longer counts."))
+            return back
+    audit.record("session_void.form_view", subject=row, detail=f"{len(row.attendance)} attendance")
+    return render_template(
+        "clinic/session_void.html",
+        session=row,
+        form=form,
+        material=len(session_q.material_recipients(row)),
+    ), (400 if request.method == "POST" else 200)
 
 
 def _csv_response(rows, name: str):
@@ -780,4 +898,4 @@ def program_report():
 
 
 # Pages kept in their own modules, on this blueprint.
-from lms.blueprints.clinic import corrections, followups  # noqa: E402, F401
+from lms.blueprints.clinic import corrections, followups, paths  # noqa: E402, F401
