@@ -130,6 +130,7 @@ def ensure_assignments(clinician: User, patient: Patient, learner: User, slugs, 
                 first_due=clock.today() + timedelta(days=offset),
                 spread_days=0,
                 note="Read this before our family session." if offset < 0 else None,
+                announce=False,  # sample data: nobody is told of readings "given" long ago
             )
 
 

@@ -15,6 +15,7 @@ from lms.models import (
     Consent,
     FamilyLink,
     ModuleProgress,
+    Outbox,
     Patient,
     QuizAttempt,
     User,
@@ -76,6 +77,7 @@ def table_counts(app) -> dict[str, int]:
                 Assignment,
                 ModuleProgress,
                 QuizAttempt,
+                Outbox,
             )
         }
 
@@ -86,6 +88,8 @@ def test_demo_twice_changes_nothing_and_has_every_family_state(app, runner):
     assert runner.invoke(args=["demo", "--password", "demo orchard lantern 2026"]).exit_code == 0
     assert table_counts(app) == first
     assert first["patient"] == 4 and first["quiz_attempt"] >= 2
+    # Sample data tells nobody of "new readings" (the demo prints accounts, not emails).
+    assert first["outbox"] == 0, "the demo queued emails"
     with app.app_context():
         clinician = db.session.scalars(User.by_email("clinician@example.org")).one()
         from lms import access, clock

@@ -32,9 +32,10 @@ def assign(
     note: str | None,
     path_slug: str | None = None,
     submit_token: str | None = None,
+    announce: bool = True,
 ) -> int:
     """One assignment per learner and module; due dates spread across a path. Returns how
-    many were created.
+    many were created. ``announce=False`` (sample data) sends no "new reading" email.
 
     An open assignment of the same module to the same learner for this patient is kept as
     it is (a unique index holds one open per learner, patient and module); the same form
@@ -89,7 +90,7 @@ def assign(
         )
     # One discreet "new reading" email per learner for this assigning (a path is one email),
     # delivered once the assignments are committed.
-    for outbox_id in reminders.announce_new_readings(created):
+    for outbox_id in reminders.announce_new_readings(created) if announce else ():
         uow.after_commit(partial(outbox.send_now, outbox_id))
     submissions.finish(once, len(created))
     return len(created)
