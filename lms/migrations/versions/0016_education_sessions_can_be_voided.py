@@ -46,9 +46,14 @@ def downgrade():
     # Without its columns a voided session cannot be told apart from a real one, and its
     # attendance would count again: voided sessions go, with their modules and attendance
     # (deleted here rather than by cascade, which SQLite applies only with foreign keys on).
-    voided = "SELECT id FROM education_session WHERE voided_at IS NOT NULL"
-    for table in ("attendance", "session_module"):
-        op.execute(f"DELETE FROM {table} WHERE session_id IN ({voided})")  # noqa: S608 -- constants
+    op.execute(
+        "DELETE FROM attendance WHERE session_id IN "
+        "(SELECT id FROM education_session WHERE voided_at IS NOT NULL)"
+    )
+    op.execute(
+        "DELETE FROM session_module WHERE session_id IN "
+        "(SELECT id FROM education_session WHERE voided_at IS NOT NULL)"
+    )
     op.execute("DELETE FROM education_session WHERE voided_at IS NOT NULL")
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint(FK_NAME, "education_session", type_="foreignkey")
