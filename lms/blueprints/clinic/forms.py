@@ -38,7 +38,9 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class EnrollForm(OnceForm):
+class PatientFields:
+    """A patient's details, as enrolled and as corrected later (mixed into a form)."""
+
     display_name = StringField(
         _l("Patient's name"),
         validators=[DataRequired(), Length(max=120)],
@@ -48,16 +50,24 @@ class EnrollForm(OnceForm):
         _l("Record number (optional)"), validators=[Optional(), Length(max=40)]
     )
     enrolled_on = DateField(_l("Enrolled on"), validators=[InputRequired()])
-    submit = SubmitField(_l("Enroll patient"))
 
 
-class FamilyMemberForm(OnceForm):
+class FamilyFields:
+    """A family member's details, as added and as corrected later (mixed into a form)."""
+
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     relationship = SelectField(
         _l("Relationship to the patient"),
         choices=[SelectChoice(str(k), v) for k, v in RELATIONSHIP_LABELS.items()],
     )
+
+
+class EnrollForm(PatientFields, OnceForm):
+    submit = SubmitField(_l("Enroll patient"))
+
+
+class FamilyMemberForm(FamilyFields, OnceForm):
     submit = SubmitField(_l("Add family member"))
 
 
@@ -197,30 +207,15 @@ def _reason_validators(required: str):
     ]
 
 
-class PatientDetailsForm(BaseForm):
+class PatientDetailsForm(PatientFields, BaseForm):
     """Correct a patient's details (an UPDATE: sent twice, it changes once)."""
 
-    display_name = StringField(
-        _l("Patient's name"),
-        validators=[DataRequired(), Length(max=120)],
-        description=_l("As the patient likes to be called. Shown to family only with consent."),
-    )
-    record_number = StringField(
-        _l("Record number (optional)"), validators=[Optional(), Length(max=40)]
-    )
-    enrolled_on = DateField(_l("Enrolled on"), validators=[InputRequired()])
     submit = SubmitField(_l("Save changes"))
 
 
-class FamilyDetailsForm(BaseForm):
+class FamilyDetailsForm(FamilyFields, BaseForm):
     """Correct a family member's details. The view removes ``email`` once they have joined."""
 
-    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
-    relationship = SelectField(
-        _l("Relationship to the patient"),
-        choices=[SelectChoice(str(k), v) for k, v in RELATIONSHIP_LABELS.items()],
-    )
     submit = SubmitField(_l("Save changes"))
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 
-from lms import access, audit
+from lms import access
 from lms.assignments import operations as assignment_ops
 from lms.assignments import queries as assignment_q
 from lms.blueprints.clinic.forms import ActionForm
-from lms.blueprints.clinic.routes import _me, bp
+from lms.blueprints.clinic.routes import _ask_first, _me, bp
 from lms.content import get_library
 
 
@@ -36,22 +36,16 @@ def cancel_path(patient_id: str, learner_id: str, path_slug: str):
     """Asks first, naming the readings; then cancels every one still open."""
     patient = access.patient_for(_me(), patient_id)
     group = _group(patient, learner_id, path_slug)
-    form = ActionForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        count = assignment_ops.cancel_path(_me(), patient, group.learner_id, path_slug)
-        if count:
-            flash(_("%(n)d readings of the path cancelled. You can restore them.", n=count))
-        return redirect(url_for("clinic.patient", patient_id=patient.id))
-    audit.record("path_cancel.form_view", subject=patient, patient_id=patient.id)
-    return render_template(
-        "clinic/confirm_cancel_path.html",
-        patient=patient,
+    return _ask_first(
+        patient,
+        act=lambda: assignment_ops.cancel_path(_me(), patient, group.learner_id, path_slug),
+        done=lambda n: _("%(n)d readings of the path cancelled. You can restore them.", n=n),
+        audit_as="path_cancel.form_view",
+        subject=patient,
+        template="clinic/confirm_cancel_path.html",
         group=group,
         title=_title(path_slug),
         library=get_library(),
-        form=form,
     )
 
 

@@ -333,23 +333,34 @@ def revoke_consent(patient_id: str, link_id: str):
     for that family member ends. The page asks first and names who loses what."""
     patient = access.patient_for(_me(), patient_id)
     link = _link_of(patient, link_id)
+    return _ask_first(
+        patient,
+        act=lambda: consent_ops.withdraw_consent(_me(), link),
+        done=lambda _n: _(
+            "Consent withdrawn. The family member no longer sees anything about the patient."
+        ),
+        audit_as="withdrawal.form_view",
+        subject=link,
+        template="clinic/confirm_withdrawal.html",
+        link=link,
+        readings=assignment_q.open_count_for_learner(patient.id, link.user_id),
+    )
+
+
+def _ask_first(patient: Patient, *, act, done, audit_as: str, subject, template: str, **context):
+    """A consequential action: its GET is the page that says what will happen to whom
+    (audited as ``audit_as``); its POST, with the form's token, does ``act()`` and, when
+    that changed anything (a double click changes nothing), flashes ``done(result)``. Then
+    back to the patient's page."""
     form = ActionForm()
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        if consent_ops.withdraw_consent(_me(), link):
-            flash(
-                _("Consent withdrawn. The family member no longer sees anything about the patient.")
-            )
+        if result := act():
+            flash(done(result))
         return redirect(url_for("clinic.patient", patient_id=patient.id))
-    audit.record("withdrawal.form_view", subject=link, patient_id=patient.id)
-    return render_template(
-        "clinic/confirm_withdrawal.html",
-        patient=patient,
-        link=link,
-        readings=assignment_q.open_count_for_learner(patient.id, link.user_id),
-        form=form,
-    )
+    audit.record(audit_as, subject=subject, patient_id=patient.id)
+    return render_template(template, patient=patient, form=form, **context)
 
 
 @bp.route("/patients/<patient_id>/invite", methods=["GET", "POST"])
@@ -524,21 +535,16 @@ def cancel_assignment(assignment_id: str):
     if assignment is None:
         abort(404)
     patient = access.patient_for(_me(), assignment.patient_id)
-    form = ActionForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        if assignment_ops.cancel_assignment(_me(), assignment):
-            flash(_("Assignment cancelled."))
-        return redirect(url_for("clinic.patient", patient_id=patient.id))
-    audit.record("cancel.form_view", subject=assignment, patient_id=patient.id)
     module = get_library().module(assignment.module_slug)
-    return render_template(
-        "clinic/confirm_cancel.html",
-        patient=patient,
+    return _ask_first(
+        patient,
+        act=lambda: assignment_ops.cancel_assignment(_me(), assignment),
+        done=lambda _n: _("Assignment cancelled."),
+        audit_as="cancel.form_view",
+        subject=assignment,
+        template="clinic/confirm_cancel.html",
         assignment=assignment,
         title=module.title if module else assignment.module_slug,
-        form=form,
     )
 
 
@@ -584,17 +590,16 @@ def discharge(patient_id: str):
 def readmit(patient_id: str):
     """Undo a discharge: readings open again; consents that ended stay ended."""
     patient = access.patient_for(_me(), patient_id)
-    form = ActionForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        if patient_ops.readmit(_me(), patient):
-            flash(
-                _("Patient re-admitted. Record a new consent before family members see anything.")
-            )
-        return redirect(url_for("clinic.patient", patient_id=patient.id))
-    audit.record("readmit.form_view", subject=patient, patient_id=patient.id)
-    return render_template("clinic/confirm_readmit.html", patient=patient, form=form)
+    return _ask_first(
+        patient,
+        act=lambda: patient_ops.readmit(_me(), patient),
+        done=lambda _n: _(
+            "Patient re-admitted. Record a new consent before family members see anything."
+        ),
+        audit_as="readmit.form_view",
+        subject=patient,
+        template="clinic/confirm_readmit.html",
+    )
 
 
 # --- drill-down, item analysis, sessions, reports -------------------------------------------
