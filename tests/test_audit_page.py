@@ -133,14 +133,20 @@ def _literals(node: ast.expr) -> list[str] | None:
 
 
 # The calls whose action is a variable: ``record`` builds the row from its own argument, and
-# patient_for passes on its ``audit=`` argument, whose values come from patient_for's callers.
-PASS_THROUGH = {("lms/access.py", "audit"), ("lms/audit/__init__.py", "action")}
+# patient_for passes on its ``audit=`` argument, whose values come from patient_for's callers;
+# the clinic's ask-first pages pass on ``audit_as=``, likewise checked at each call.
+PASS_THROUGH = {
+    ("lms/access.py", "audit"),
+    ("lms/audit/__init__.py", "action"),
+    ("lms/blueprints/clinic/routes.py", "audit_as"),
+}
 
 
 def recorded_actions() -> tuple[dict[str, list[str]], list[str]]:
     """Every action lms/ records, with where: the first argument (or ``action=``) of
     ``audit.record`` however the module imports it, the ``audit=`` argument of
-    ``patient_for``, and ``action=`` of an ``AuditEvent`` built by hand (a migration).
+    ``patient_for`` and ``audit_as=`` of the clinic's ``_ask_first``, and ``action=`` of an
+    ``AuditEvent`` built by hand (a migration).
     Also the places whose action is not written as a string, which this cannot read.
 
     The syntax tree rather than a regex: calls spread over several lines, conditional
@@ -169,6 +175,8 @@ def recorded_actions() -> tuple[dict[str, list[str]], list[str]]:
                 argument = node.args[0] if node.args else keywords.get("action")
             elif ast.unparse(func).split(".")[-1] == "patient_for" and "audit" in keywords:
                 argument = keywords["audit"]
+            elif ast.unparse(func).split(".")[-1] == "_ask_first" and "audit_as" in keywords:
+                argument = keywords["audit_as"]
             elif ast.unparse(func) == "AuditEvent" and "action" in keywords:
                 argument = keywords["action"]
             if argument is None:
