@@ -507,7 +507,7 @@ def test_consent_active_rule_agrees_in_python_and_sql(app, ctx, clinician):
     states = ("active", "withdrawn", "expired", "none")
     for state in states:
         make_family(patient, make_user("family"), consent=state)
-    replaced = db.session.scalars(select(Consent)).first()
+    replaced = db.session.scalars(select(Consent).order_by(Consent.id)).first()  # the active one
     replaced.superseded_at = clock.utcnow()
     # Entered in error, on its own and on top of each other state.
     for state in ("active", "withdrawn", "expired"):
