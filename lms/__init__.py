@@ -212,10 +212,15 @@ def _register_hooks(app: Flask) -> None:
     from lms.group_sessions import queries as session_queries
 
     app.jinja_env.globals["attendance_label"] = session_queries.attendance_label
-    from lms.audit.log import local_time_text, program_zone
+    from lms import dates
+    from lms.audit.log import local_time_text
 
-    # Times people read are in the program's time zone ("Nov 27, 2026, 9:14 AM EST").
-    app.jinja_env.filters["local_time"] = lambda at: local_time_text(at, program_zone())
+    # Times and days people read are in their own zone (their setting, else the program's):
+    # "Nov 27, 2026, 9:14 AM EST" on staff records; "Tue, Dec 1" and "Tue, Dec 1, 9:14 AM
+    # EST" on learners' pages (lms.dates).
+    app.jinja_env.filters["local_time"] = lambda at: local_time_text(at, dates.zone_for())
+    app.jinja_env.filters["day"] = lambda value: dates.day_text(value)
+    app.jinja_env.filters["moment"] = lambda at: dates.time_text(at)
     app.jinja_env.globals["attendance_choices"] = session_queries.ATTENDANCE_LABELS
 
     @app.context_processor

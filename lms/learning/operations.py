@@ -107,20 +107,21 @@ VISIT_WRITE_INTERVAL = timedelta(minutes=5)
 
 def visit_section(
     user: User, module: Module, section_key: str, progress: ModuleProgress | None = None
-) -> ModuleProgress:
+) -> ModuleProgress | None:
     """Remember where the learner is, so the module resumes there.
 
-    Re-reading the same section writes at most every few minutes: a page view should not
-    cost a database write each time.
+    Opening a module records nothing: its progress row, and with it "In progress", starts
+    when a section is marked read or the check is tried. Once it exists, the place is kept;
+    re-reading the same section writes at most every few minutes.
     """
+    if progress is None:
+        return None
     now = clock.utcnow()
     if (
-        progress is not None
-        and progress.last_section_key == section_key
+        progress.last_section_key == section_key
         and now - progress.last_activity_at < VISIT_WRITE_INTERVAL
     ):
         return progress
-    progress = progress or _ensure_progress(user, module)
     progress.last_section_key = section_key
     progress.last_activity_at = now
     return progress

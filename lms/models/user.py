@@ -40,6 +40,11 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(8))
+    # The zone dates and times are shown in (a tz database name); none means the program's.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # When a learner saw the first sign-in orientation (who the care team is, privacy, quick
+    # exit); none until then, so it is shown once and can be opened again from the home page.
+    oriented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Due-date reminder emails; turned off on the account page or from any reminder's link.
     reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Bumped on logout, password change and deactivation: every cookie carries the version it

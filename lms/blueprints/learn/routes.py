@@ -6,10 +6,6 @@ other people's progress is reached only through the clinic pages and ``lms.acces
 
 from __future__ import annotations
 
-import posixpath
-import secrets
-from pathlib import Path
-
 from flask import (
     Blueprint,
     abort,
@@ -17,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import get_locale
@@ -33,13 +28,12 @@ from lms.assignments.queries import Row
 from lms.consent import operations as consent_ops
 from lms.consent import queries as consent_q
 from lms.content import get_library
-from lms.content.grading import AnswerError, parse_answers, shown_order
 from lms.content.model import Module
 from lms.extensions import db
 from lms.forms import BaseForm
 from lms.learning import operations as services
 from lms.learning import variants
-from lms.models import Assignment, FamilyLink, QuizAttempt, Role
+from lms.models import Assignment, FamilyLink, Role
 
 bp = Blueprint("learn", __name__, url_prefix="/learn")
 
@@ -160,27 +154,6 @@ def withdraw(link_id: str):
     return redirect(url_for("learn.family"))
 
 
-@bp.route("/library")
-def library():
-    """Every course and module, with this learner's status for each."""
-    lib = get_library()
-    progress = services.progress_by_slug(current_user.id)
-    courses = []
-    for course in lib.courses:
-        items = []
-        for slug in course.module_slugs:
-            module = lib.module(slug, _lang())
-            if module is None:
-                continue
-            row = progress.get(slug)
-            items.append((module, row, services.status_of(row, lib.module(slug))))
-        courses.append((course, items))
-    unreviewed = any(m.reviewed_by is None for m in lib.modules())
-    return render_template(
-        "learn/library.html", courses=courses, paths=lib.paths, unreviewed=unreviewed
-    )
-
-
 @bp.route("/modules/<slug>")
 def module(slug: str):
     """One section at a time (``?section=``), or all of them (``?view=all``); resumes."""
@@ -250,87 +223,5 @@ def mark_read(slug: str, key: str):
     return redirect(url_for("learn.module", slug=slug))
 
 
-@bp.route("/modules/<slug>/check", methods=["GET", "POST"])
-def check(slug: str):
-    """The knowledge check. A bad or forged answer set gets a clear 400 and records nothing."""
-    mod = module_or_404(slug)
-    if mod.quiz is None:
-        abort(404)
-    form = CheckForm()
-    if request.method == "GET":
-        form.submit_token.data = secrets.token_urlsafe(24)
-        return _render_check(mod, form, chosen={}, error=None)
-    if not form.validate_on_submit():
-        abort(400)
-    posted = {k: request.form.getlist(k) for k in request.form if k.startswith("q-")}
-    chosen = {k[2:]: list(v) for k, v in posted.items()}  # in order: ordering questions
-    token = (form.submit_token.data or "").strip()
-    try:
-        if not token or len(token) > 64:
-            raise AnswerError(_("This form is incomplete. Please reload the page and try again."))
-        answers = parse_answers(mod.quiz, posted)
-    except AnswerError as exc:
-        if not token or len(token) > 64:
-            form.submit_token.data = secrets.token_urlsafe(24)
-        return _render_check(mod, form, chosen=chosen, error=str(exc)), 400
-    submitted = services.submit_attempt(_user(), mod, dict(answers), token)
-    return redirect(url_for("learn.attempt", slug=slug, attempt_id=submitted.attempt.id))
-
-
-def _render_check(mod, form: CheckForm, *, chosen: dict, error: str | None) -> str:
-    """The check, its options in this attempt's order (from its one-time token)."""
-    seed = form.submit_token.data or ""
-    orders = {q.id: shown_order(q, seed) for q in mod.quiz.questions}
-    return render_template(
-        "learn/check.html", module=mod, form=form, chosen=chosen, error=error, orders=orders
-    )
-
-
-@bp.route("/modules/<slug>/attempts/<id:attempt_id>")
-def attempt(slug: str, attempt_id: int):
-    """One of the learner's own attempts: score, pass mark and every answer's feedback."""
-    mod = module_or_404(slug)
-    row = db.session.get(QuizAttempt, attempt_id)
-    if row is None or row.user_id != current_user.id or row.module_slug != slug:
-        abort(404)
-    progress = services.progress_for(current_user.id, slug)
-    return render_template(
-        "learn/attempt.html",
-        module=mod,
-        attempt=row,
-        progress=progress,
-        status=services.status_of(progress, get_library().module(slug)),
-        same_version=row.content_version == get_library().module(slug).version,
-    )
-
-
-@bp.route("/modules/<slug>/print")
-def print_view(slug: str):
-    """A handout: every section, no navigation."""
-    mod = module_or_404(slug)
-    return render_template("learn/print.html", module=mod, **_variant_context(mod))
-
-
-@bp.route("/progress")
-def progress():
-    """The learner's own modules, statuses, and every knowledge-check result."""
-    lib = get_library()
-    rows = services.progress_by_slug(current_user.id)
-    modules = []
-    for slug, row in rows.items():
-        mod = lib.module(slug, _lang())
-        modules.append((slug, mod, row, services.status_of(row, lib.module(slug))))
-    modules.sort(key=lambda item: item[2].last_activity_at, reverse=True)
-    attempts = db.session.scalars(services.attempts_for(current_user.id)).all()
-    titles = {m.slug: m.title for m in lib.modules()}
-    return render_template("learn/progress.html", modules=modules, attempts=attempts, titles=titles)
-
-
-@bp.route("/media/<course>/<path:filename>")
-def media(course: str, filename: str):
-    """Images that modules use; only from a known course's images/ folder."""
-    lib = get_library()
-    normalized = posixpath.normpath(filename)
-    if lib.course(course) is None or normalized != filename or not normalized.startswith("images/"):
-        abort(404)
-    return send_from_directory(Path(lib.root) / course, normalized)
+# Pages kept in their own modules, on this blueprint.
+from lms.blueprints.learn import catalogue, checks, practice  # noqa: E402, F401

@@ -1,0 +1,3 @@
+"""Learner pages: practise and remember (a private notepad, worksheets)."""
+
+from __future__ import annotations
