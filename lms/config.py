@@ -109,6 +109,10 @@ def from_environment(instance_path: str) -> dict:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "NEEDS_HELP_INACTIVE_DAYS": _int("NEEDS_HELP_INACTIVE_DAYS", 7),
         "QUICK_EXIT_URL": os.environ.get("QUICK_EXIT_URL") or "https://www.weather.gov/",
+        # How families and patients reach the program, shown on the first sign-in orientation
+        # ("How this site works"); when unset, the page tells them to ask their care team.
+        "PROGRAM_PHONE": os.environ.get("PROGRAM_PHONE") or None,
+        "PROGRAM_HOURS": os.environ.get("PROGRAM_HOURS") or None,
         **_mail_settings(),
     }
 

@@ -401,7 +401,10 @@ def test_cancel_assignment(app, client, clinician, patient):
         client, f"/clinic/assignments/{aid}/cancel", {}, form_page=f"/clinic/patients/{patient.id}"
     )
     assert response.status_code == 302
-    assert "First steps" not in text_of(signed_in(app, family).get("/learn/"))
+    home = text_of(signed_in(app, family).get("/learn/"))
+    # Gone from the learner's readings (the library's starter list may still offer it).
+    assert "Readings from your care team" not in home and "Up next" not in home
+    assert "Nothing has been given to you to read yet" in home
     assert "assignment.cancelled" in audit_actions(app, patient.id)
     other = signed_in(app, make_user("clinician"))
     token = csrf_token(other, "/clinic/")
@@ -433,8 +436,11 @@ def test_patient_withdraws_consent_effective_next_request(app, clinician):
     )
     assert response.status_code == 302
     after = text_of(family_client.get("/learn/"))
-    assert "Sam Example" not in after and "First steps" not in after
-    assert "nothing new for you" in after
+    # Nothing about the patient or the reading given for them; the same neutral page a new
+    # family member sees (nothing says that a consent was withdrawn).
+    assert "Sam Example" not in after and "To support" not in after
+    assert "Readings from your care team" not in after and "Up next" not in after
+    assert "Nothing has been given to you to read yet" in after
     with app.app_context():
         assert db.session.scalars(select(Assignment)).one().cancelled_at is None  # suspended
     assert "consent.revoked" in audit_actions(app, patient.id)

@@ -52,6 +52,18 @@ def progress_by_slug(user_id: int) -> dict[str, ModuleProgress]:
     return {row.module_slug: row for row in rows}
 
 
+def completed_count(user_id: int) -> int:
+    """How many modules this learner has completed (any version)."""
+    return (
+        db.session.scalar(
+            select(func.count(ModuleProgress.id)).where(
+                ModuleProgress.user_id == user_id, ModuleProgress.completed_at.is_not(None)
+            )
+        )
+        or 0
+    )
+
+
 def read_keys(user_id: int, slug: str) -> set[str]:
     return set(
         db.session.scalars(

@@ -52,7 +52,18 @@ class PreferencesForm(BaseForm):
         ],
         validate_choice=True,
     )
+    timezone = SelectField(
+        _l("Time zone"),
+        description=_l("Dates and times on this site are shown in this time zone."),
+        validate_choice=True,
+    )
     submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from lms import dates
+
+        self.timezone.choices = dates.zone_choices(self.timezone.data)
 
 
 class ForgotPasswordForm(BaseForm):

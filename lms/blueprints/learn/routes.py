@@ -18,22 +18,19 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 from wtforms import HiddenField
 
 from lms import access, clock
-from lms.assignments import status as assignment_rules
-from lms.assignments.queries import Row
 from lms.consent import operations as consent_ops
 from lms.consent import queries as consent_q
 from lms.content import get_library
 from lms.content.model import Module
 from lms.extensions import db
 from lms.forms import BaseForm
+from lms.learning import certificate as certificate_rules
 from lms.learning import operations as services
-from lms.learning import variants
-from lms.models import Assignment, FamilyLink, Role
+from lms.learning import orientation, upnext, variants
+from lms.models import FamilyLink, Role
 
 bp = Blueprint("learn", __name__, url_prefix="/learn")
 
@@ -73,52 +70,56 @@ def _user():
 
 @bp.route("/")
 def index():
-    """The learner's start page: assigned readings with due dates, what to continue, and the
-    way into the library. Assignments for a patient show only while consent is active."""
-    library = get_library()
-    progress = services.progress_by_slug(current_user.id)
-    assignments = db.session.scalars(
-        access.visible_assignments(_user())
-        .options(selectinload(Assignment.patient))
-        .order_by(Assignment.due_on.is_(None), Assignment.due_on, Assignment.id)
-    ).all()
-    today = clock.today()
-    assigned = []
-    for a in assignments:
-        module = library.module(a.module_slug, _lang())
-        row = progress.get(a.module_slug)
-        # Listed here only while the learner may see it (access.visible_assignments), so a
-        # family member's consent is in force for each.
-        facts = assignment_rules.facts_for(a, row, a.patient, consent_in_force=True)
-        status = assignment_rules.status_of(facts, module.version if module else None, today)
-        assigned.append((module, Row(a, row, status)))
-    done_count = sum(1 for _module, item in assigned if item.is_done)
-    assigned_slugs = {a.module_slug for a in assignments}
-    in_progress = []
-    for slug, row in sorted(
-        progress.items(), key=lambda item: item[1].last_activity_at, reverse=True
-    ):
-        module = library.module(slug, _lang())
-        if module is not None and row.completed_at is None and slug not in assigned_slugs:
-            in_progress.append((module, row))
-    has_links = current_user.role == "family" and bool(
-        db.session.scalar(
-            select(func.count(FamilyLink.id)).where(FamilyLink.user_id == current_user.id)
-        )
-    )
+    """The learner's home: "Up next" first, then each path as weeks, other readings, what they
+    started on their own, and the way into the library (``lms.learning.upnext`` decides all of
+    it). Assignments for a patient show only while consent is active."""
+    user = _user()
+    home = upnext.home_for(user, _lang(), clock.today())
     from lms.group_sessions.queries import session_material_for
 
-    sessions = session_material_for(_user()) if current_user.role == "patient" else []
+    sessions = session_material_for(user) if current_user.role == "patient" else []
     return render_template(
         "learn/index.html",
+        home=home,
         sessions=sessions,
-        library=library,
-        assigned=assigned,
-        done_count=done_count,
-        in_progress=in_progress,
-        today=today,
-        neutral=has_links and not assigned,
-        disclosures=access.consents_in_force_for(_user()) if assigned else [],
+        library=get_library(),
+        orientation=orientation.needed(user),
+        orientation_guide=orientation.guide_for(user) if orientation.needed(user) else None,
+        completed_any=services.completed_count(user.id) > 0,
+        disclosures=access.consents_in_force_for(user) if home.items else [],
+    )
+
+
+@bp.route("/welcome")
+def welcome():
+    """How this site works: the care team and how to reach the program, what each side sees,
+    quick exit. Shown on the home page until the learner says "Got it"; always here."""
+    user = _user()
+    return render_template(
+        "learn/welcome.html", guide=orientation.guide_for(user), form=SectionForm()
+    )
+
+
+@bp.route("/welcome/done", methods=["POST"])
+def welcome_done():
+    """The learner has read the orientation: the home page stops showing it (once)."""
+    if not SectionForm().validate_on_submit():
+        abort(400)
+    orientation.mark_seen(_user())
+    return redirect(url_for("learn.index"))
+
+
+@bp.route("/certificate")
+def certificate():
+    """A printable certificate of the modules this learner completed (``?m=`` chooses which);
+    titles and dates only (``lms.learning.certificate``)."""
+    chosen = [slug[:100] for slug in request.args.getlist("m")[:100]]
+    lines = certificate_rules.lines_for(_user(), _lang(), chosen)
+    return render_template(
+        "learn/certificate.html",
+        lines=lines,
+        included=[line for line in lines if line.included],
+        issued_on=clock.today(),
     )
 
 
@@ -168,14 +169,20 @@ def module(slug: str):
             if section is None:
                 abort(404)
             progress = services.visit_section(_user(), mod, key, progress)
+    status = services.status_of(progress, get_library().module(slug))
+    finished = section is None and status in (
+        services.Status.COMPLETED,
+        services.Status.COMPLETED_EARLIER,
+    )
     return render_template(
         "learn/module.html",
+        next_reading=upnext.next_after(_user(), slug, _lang()) if finished else None,
         module=mod,
         progress=progress,
         read=read,
         section=section,
         form=SectionForm(),
-        status=services.status_of(progress, get_library().module(slug)),
+        status=status,
         **_variant_context(mod),
     )
 
