@@ -69,6 +69,7 @@ FRONT_MATTER_OPTIONAL = ("quiz", "reviewed_by", "review_due")
 QUIZ_REQUIRED = ("questions",)
 QUIZ_OPTIONAL = ("pass_mark",)
 QUESTION_KEYS = ("id", "prompt", "type", "choices")
+QUESTION_OPTIONAL = ("teaches",)
 CHOICE_REQUIRED = ("text",)
 CHOICE_OPTIONAL = ("feedback", "correct")
 
@@ -118,6 +119,9 @@ class _QuestionDraft:
     prompt_line: int = 0
     type: str | None = None
     choices: list[_ChoiceDraft] = field(default_factory=list)
+    #: The key of the section that teaches the answer (a ``##`` heading of the English file).
+    teaches: str | None = None
+    teaches_line: int = 0
 
 
 @dataclass
@@ -370,10 +374,13 @@ def _read_quiz(src: Source, node: Node, draft: _ModuleDraft) -> None:
 
 def _read_question(src: Source, node: Node, number: int) -> _QuestionDraft | None:
     where = f"question {number}"
-    entries = src.mapping(node, where, required=QUESTION_KEYS)
+    entries = src.mapping(node, where, required=QUESTION_KEYS, optional=QUESTION_OPTIONAL)
     if entries is None:
         return None
     question = _QuestionDraft(line=src.line(node))
+    if "teaches" in entries:
+        question.teaches = src.text(entries["teaches"][1], f"'teaches' of {where}")
+        question.teaches_line = src.line(entries["teaches"][1])
     if "id" in entries:
         question.id = src.text(entries["id"][1], f"'id' of {where}")
         if question.id is not None and not SLUG_RE.match(question.id):
@@ -676,6 +683,32 @@ def _check_translation(draft: _ModuleDraft, english: _ModuleDraft, out: _Collect
         )
 
 
+def _check_teaches(draft: _ModuleDraft, out: _Collector, *, editorial: bool) -> None:
+    """Each question names the section that teaches its answer (``teaches: <section key>``),
+    so a learner who keeps missing it can be sent back there. The key is the English
+    section's, as progress is. An unknown key is an error; a missing one, a warning from
+    ``courses check`` only (older content still loads)."""
+    keys = [section.key for section in (draft.english or draft).sections]
+    for question in draft.questions:
+        name = f"question '{question.id}'" if question.id else "a question"
+        if question.teaches is None:
+            if editorial and draft.english is None:
+                out.report(
+                    draft.display,
+                    question.line,
+                    f"{name} has no 'teaches'; name the part of the module that teaches "
+                    f"the answer: {', '.join(keys) or 'none'}",
+                    "warning",
+                )
+        elif question.teaches not in keys:
+            out.report(
+                draft.display,
+                question.teaches_line,
+                f"{name} teaches '{question.teaches}', but no '##' heading of this module "
+                f"has that key; use one of: {', '.join(keys) or 'none'}",
+            )
+
+
 # --- pass 2: render ----------------------------------------------------------------------
 
 
@@ -849,8 +882,12 @@ def _build_module(draft: _ModuleDraft, linker: _Linker) -> Module | None:
             )
         )
     questions = []
+    english_questions = {q.id: q for q in (draft.english or draft).questions}
     for question in draft.questions:
         prompt = question.prompt or ""
+        teaches = question.teaches
+        if teaches is None and question.id in english_questions:  # a translation may leave it out
+            teaches = english_questions[question.id].teaches
         prompt_html = render_inline(prompt, rewrite=linker.at(prompt, question.prompt_line))
         choices = []
         for choice in question.choices:
@@ -874,6 +911,7 @@ def _build_module(draft: _ModuleDraft, linker: _Linker) -> Module | None:
                 prompt_html=prompt_html,
                 type=question.type or "single",  # type: ignore[arg-type]
                 choices=tuple(choices),
+                teaches=teaches or "",
             )
         )
     if any(p.path == draft.display and p.is_error for p in linker.out.problems):
@@ -1127,6 +1165,7 @@ def _analyse(
         linker = _Linker(
             draft, abs_root, by_file, by_slug, module_url_prefix, media_url_prefix, out
         )
+        _check_teaches(draft, out, editorial=editorial)
         module = _build_module(draft, linker)
         if module is not None:
             built[(draft.slug, draft.lang)] = module

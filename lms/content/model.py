@@ -44,6 +44,8 @@ class Question:
     prompt_html: str
     type: QuestionType
     choices: tuple[Choice, ...]
+    #: Key of the section that teaches the answer ("" when the file does not say).
+    teaches: str = ""
 
     @property
     def correct_indices(self) -> frozenset[int]:

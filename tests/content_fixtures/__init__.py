@@ -35,6 +35,7 @@ quiz:
     - id: what-is-a-trigger
       prompt: What is a trigger?
       type: single
+      teaches: what-a-trigger-is
       choices:
         - text: Something that makes you want to use
           feedback: Yes. That is what a trigger is.
@@ -44,6 +45,7 @@ quiz:
     - id: triggers-are-normal
       prompt: Everyone has triggers.
       type: true_false
+      teaches: what-a-trigger-is
       choices:
         - text: "True"
           feedback: Right. Triggers are normal.
@@ -53,6 +55,7 @@ quiz:
     - id: ways-to-cope
       prompt: Which of these can help? Pick all that apply.
       type: multiple
+      teaches: what-you-can-do
       choices:
         - text: Take a slow breath
           feedback: Yes, slow breaths calm the body.
@@ -65,6 +68,7 @@ quiz:
     - id: plan-helps
       prompt: A plan only helps people who never have triggers.
       type: true_false
+      teaches: why-triggers-matter
       choices:
         - text: "True"
           feedback: Not quite. A plan helps everyone.
@@ -74,6 +78,7 @@ quiz:
     - id: who-to-tell
       prompt: Who can you share your plan with?
       type: single
+      teaches: why-triggers-matter
       choices:
         - text: Someone you trust
           feedback: Yes.
