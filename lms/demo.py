@@ -109,7 +109,9 @@ def ensure_consent(
     return consent
 
 
-def ensure_assignments(clinician: User, patient: Patient, learner: User, slugs, due_offsets):
+def ensure_assignments(
+    clinician: User, patient: Patient, learner: User, slugs, due_offsets, path_slug=None
+):
     library = get_library()
     for slug, offset in zip(slugs, due_offsets, strict=False):
         if slug not in library:
@@ -130,6 +132,7 @@ def ensure_assignments(clinician: User, patient: Patient, learner: User, slugs, 
                 first_due=clock.today() + timedelta(days=offset),
                 spread_days=0,
                 note="Read this before our family session." if offset < 0 else None,
+                path_slug=path_slug,
                 announce=False,  # sample data: nobody is told of readings "given" long ago
             )
 
@@ -225,11 +228,17 @@ def build(password: str) -> dict[str, User]:
     sam = ensure_patient("DEMO-1", "Sam Taylor", clinician, patient_user)
     pat_link = ensure_link(clinician, sam, "Pat Taylor", family.email, "parent", family)
     ensure_consent(clinician, sam, pat_link, withdrawn=False)
-    ensure_assignments(clinician, sam, family, family_slugs[:4], [4, -3, 1, 18])
+    ensure_assignments(
+        clinician, sam, family, family_slugs[:4], [4, -3, 1, 18], path_slug="family-weeks-1-4"
+    )
     patient_path = library.path("patient-core")
     patient_slugs = list(patient_path.module_slugs) if patient_path else family_slugs
     ensure_assignments(clinician, sam, patient_user, patient_slugs[:2], [5, 12])
     learn_some(family)
+    # Pat and Sam have used the site for weeks: they saw the first sign-in orientation then
+    # (it is still on their home page's "How this site works" link). Dana has not yet.
+    for user in (family, patient_user):
+        user.oriented_at = user.oriented_at or clock.utcnow() - timedelta(days=28)
 
     riley = ensure_patient("DEMO-2", "Riley Morgan", clinician)
     chris = ensure_link(
