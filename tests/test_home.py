@@ -169,7 +169,9 @@ def test_finishing_a_module_offers_the_next_reading(app, family_setup):
     take_check(client, ALL_RIGHT)
     page = text_of(client.get("/learn/modules/first-steps"))
     assert "You finished this reading" in page
-    assert "Next reading:" in page and 'href="/learn/modules/no-check">Start the next reading' in page
+    assert (
+        "Next reading:" in page and 'href="/learn/modules/no-check">Start the next reading' in page
+    )
     home = text_of(client.get("/learn/"))
     up_next = home[home.index('id="up-next-h"') : home.index('id="assigned-h"')]
     assert "No check here" in up_next
@@ -236,3 +238,20 @@ def test_time_zone_is_a_setting_on_the_account_page(app):
     assert bad.status_code == 200 and "Not a valid choice" in text_of(bad)
     with app_context():
         assert db.session.get(User, learner.id).timezone == "America/Chicago"
+
+
+def test_home_page_makes_the_same_number_of_queries_for_more_readings(app):
+    from tests.test_insight import queries_for
+
+    counts = []
+    for families in (1, 3):
+        learner = make_user("family")
+        for n in range(families):
+            clinician = make_user("clinician")
+            patient = make_patient(clinician, name=f"Patient {n}")
+            make_family(patient, learner)
+            give_path(patient, learner)
+        client = signed_in(app, learner)
+        read_all(client)
+        counts.append(queries_for(app, client, "/learn/"))
+    assert counts[0] == counts[1], counts

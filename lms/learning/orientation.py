@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from lms import access, clock
 from lms.extensions import db
@@ -60,6 +61,7 @@ def guide_for(user: User) -> Guide:
                 CareTeamMember.covering_for_id.is_(None),
                 access.current_member_clause(),
             )
+            .options(joinedload(CareTeamMember.clinician))
             .order_by(CareTeamMember.id)
         )
         for member in members:
