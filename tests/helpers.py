@@ -167,6 +167,13 @@ A trigger is something that raises the urge to use. {marker}
 
 Breathe in for four counts. Breathe out for six.
 
+::: worksheet my-plan
+title: My plan
+fields:
+  - key: skill
+    label: The skill I will try
+:::
+
 ![A calm blue dot](images/dot.png)
 
 ## Asking for help

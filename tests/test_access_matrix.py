@@ -34,6 +34,7 @@ from lms.models import (
     CareTeamMember,
     CaseloadMove,
     EmergencyAccess,
+    PracticeNote,
     QuizAttempt,
     User,
 )
@@ -93,6 +94,14 @@ RULES: dict[str, set[str] | str] = {
     "learn.media": SIGNED_IN,
     "learn.attempt": {"family_active"},  # the attempt's owner only
     "learn.family": {"patient"},
+    # A learner's notepad and worksheets: their own (the note is family_active's); no staff.
+    "learn.notes": {"family_active", "family_withdrawn", "family_expired", "patient"},
+    "learn.edit_note": {"family_active"},
+    "learn.note_asked": {"family_active"},
+    "learn.share_note": {"family_active"},
+    "learn.delete_note": {"family_active"},
+    "learn.worksheet": {"family_active", "family_withdrawn", "family_expired", "patient"},
+    "learn.worksheet_print": {"family_active", "family_withdrawn", "family_expired", "patient"},
     "learn.withdraw": {"patient"},
     "clinic.caseload": STAFF,
     "clinic.enroll": STAFF,
@@ -239,6 +248,8 @@ def build_world(app) -> World:
             moved_at=clock.utcnow(),
         )
         db.session.add(move)
+        note = PracticeNote(user_id=fam["active"].id, body="A question for the session")
+        db.session.add(note)
         db.session.commit()  # operations leave the commit to the request or command
         users = {
             "family_active": fam["active"],
@@ -267,6 +278,8 @@ def build_world(app) -> World:
             "course": "test-course",
             "filename": "images/dot.png",
             "token": "not-a-token",
+            "note_id": note.id,
+            "worksheet_key": "my-plan",
         }
         return World(ids=ids, users={k: u.email for k, u in users.items()})
 

@@ -39,6 +39,7 @@ from .model import (
 )
 from .problems import CheckReport, ContentError, Problem, Severity
 from .render import URL_SCHEMES, LinkKind, plain_text, render, render_inline
+from .worksheets import Worksheet, as_prose, extract_worksheets
 from .yamlsource import Source
 
 MODULE_URL_PREFIX = "/learn/modules/"
@@ -130,6 +131,7 @@ class _SectionDraft:
     key: str
     line: int
     text: str
+    worksheets: tuple[Worksheet, ...] = ()
 
 
 @dataclass
@@ -606,8 +608,12 @@ def _read_sections(draft: _ModuleDraft, out: _Collector) -> None:
             seen[key] = line_no
         draft.sections.append(_SectionDraft(title_md, key, line_no, ""))
     draft.intro = "".join(chunks[0])
+    worksheet_lines: dict[str, int] = {}
     for section, chunk in zip(draft.sections, chunks[1:], strict=True):
-        section.text = "".join(chunk)
+        # Worksheet blocks leave the prose first (lms.content.worksheets).
+        section.text, section.worksheets = extract_worksheets(
+            "".join(chunk), section.line + 1, draft.display, out.problems, worksheet_lines
+        )
         split_variants(section.text, section.line + 1, draft.display, out)
     low, high = SECTIONS_RANGE
     count = len(draft.sections)
@@ -879,6 +885,7 @@ def _build_module(draft: _ModuleDraft, linker: _Linker) -> Module | None:
                 plain,
                 index,
                 tuple(parts) if any(p.variants for p in parts) else (),
+                worksheets=section.worksheets,
             )
         )
     questions = []
@@ -947,7 +954,7 @@ def _build_module(draft: _ModuleDraft, linker: _Linker) -> Module | None:
 
 def _check_language(draft: _ModuleDraft, report: CheckReport, out: _Collector) -> None:
     """Reading grade and stigmatising words (English modules only: the rules are English)."""
-    grade = language.reading_grade(without_variant_markers(draft.body))
+    grade = language.reading_grade(without_variant_markers(as_prose(draft.body)))
     report.grades[draft.display] = grade
     if grade > language.MAX_READING_GRADE:
         out.report(

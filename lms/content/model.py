@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from .problems import Problem
+from .worksheets import Worksheet
 
 Audience = Literal["family", "patient"]
 QuestionType = Literal["single", "multiple", "true_false", "ordering"]
@@ -133,6 +134,8 @@ class Section:
     html: str
     index: int
     parts: tuple[SectionPart, ...] = ()
+    #: Fillable forms shown after the section's text (``lms.content.worksheets``).
+    worksheets: tuple[Worksheet, ...] = ()
 
     @property
     def has_variants(self) -> bool:
@@ -207,6 +210,14 @@ class Module:
     @property
     def has_variants(self) -> bool:
         return any(section.has_variants for section in self.sections)
+
+    def worksheet(self, key: str) -> Worksheet | None:
+        """The worksheet with this key in any section, or None."""
+        for section in self.sections:
+            for worksheet in section.worksheets:
+                if worksheet.key == key:
+                    return worksheet
+        return None
 
     def variant_keys(self) -> tuple[str, ...]:
         named = {key for section in self.sections for key in section.variant_keys()}

@@ -17,6 +17,7 @@ from lms.models.clinical import (
 from lms.models.followup import FollowUp
 from lms.models.learning import ModuleProgress, QuizAnswer, QuizAttempt, SectionRead
 from lms.models.mail import Outbox
+from lms.models.practice import PracticeNote, WorksheetAnswers
 from lms.models.sessions import Attendance, AttendanceStatus, EducationSession, SessionModule
 from lms.models.submission import Submission
 from lms.models.user import RecoveryCode, Role, User, normalize_email
@@ -41,6 +42,7 @@ __all__ = [
     "Relationship",
     "ModuleProgress",
     "Outbox",
+    "PracticeNote",
     "QuizAnswer",
     "QuizAttempt",
     "RecoveryCode",
@@ -48,5 +50,6 @@ __all__ = [
     "SectionRead",
     "Submission",
     "User",
+    "WorksheetAnswers",
     "normalize_email",
 ]

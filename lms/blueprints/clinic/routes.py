@@ -57,6 +57,7 @@ from lms.models import (
 )
 from lms.models.clinical import DEFAULT_DISCLOSURE, DEFAULT_PURPOSE, DEFAULT_REVOCATION
 from lms.patients import operations as patient_ops
+from lms.practice import queries as practice_q
 from lms.problems import DuplicateRecordNumber, FieldProblems, Problem
 from lms.security import recent_auth_required
 
@@ -158,6 +159,8 @@ def _patient_page_data(patient: Patient) -> dict:
         "today": today,
         "library": get_library(),
         "steps": patient_ops.next_steps(patient),
+        # Notes the patient or their family chose to share (one query; the rule is there).
+        "shared_notes": db.session.execute(practice_q.shared_with_care_team(patient, today)).all(),
     }
 
 
