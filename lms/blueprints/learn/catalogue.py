@@ -5,33 +5,44 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
-from flask import abort, render_template, send_from_directory
+from flask import abort, render_template, request, send_from_directory
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms.blueprints.learn.routes import _lang, _variant_context, bp, module_or_404
 from lms.content import get_library
 from lms.extensions import db
+from lms.learning import catalogue
 from lms.learning import operations as services
+
+#: The library's audience filter: (``for`` value, label); "" is every reading.
+AUDIENCE_CHOICES = (
+    ("", _l("All readings")),
+    ("family", _l("For families")),
+    ("patient", _l("For patients")),
+)
 
 
 @bp.route("/library")
 def library():
-    """Every course and module, with this learner's status for each."""
+    """Every course and module with this learner's status for each; ``q`` searches titles,
+    summaries and objectives, ``for`` (family or patient) filters by audience. Bad values
+    are ignored or cut (``lms.learning.catalogue``), never refused."""
     lib = get_library()
-    progress = services.progress_by_slug(current_user.id)
-    courses = []
-    for course in lib.courses:
-        items = []
-        for slug in course.module_slugs:
-            module = lib.module(slug, _lang())
-            if module is None:
-                continue
-            row = progress.get(slug)
-            items.append((module, row, services.status_of(row, lib.module(slug))))
-        courses.append((course, items))
+    found = catalogue.search(
+        lib,
+        _lang(),
+        request.args.get("q"),
+        request.args.get("for"),
+        services.progress_by_slug(current_user.id),
+    )
     unreviewed = any(m.reviewed_by is None for m in lib.modules())
     return render_template(
-        "learn/library.html", courses=courses, paths=lib.paths, unreviewed=unreviewed
+        "learn/library.html",
+        found=found,
+        audiences=AUDIENCE_CHOICES,
+        paths=lib.paths,
+        unreviewed=unreviewed,
     )
 
 
