@@ -14,6 +14,8 @@ from urllib.parse import urlencode, urlsplit
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from wtforms import ValidationError
 
 from lms import clock
 from lms.extensions import db, login_manager
@@ -186,6 +188,54 @@ def enforce_timeouts():
         # do not have to send a new cookie.
         session[SEEN_AT] = now
     return None
+
+
+#: The session key of the quick exit's own token. The no-JavaScript quick exit is a link
+#: (a GET that signs out), so its token travels in a URL and may reach an access log: it is
+#: kept apart from the CSRF token that protects every form, and it can only sign out.
+EXIT_KEY = "quick_exit"
+
+
+def quick_exit_url() -> str:
+    """The neutral site the quick exit leaves for (``QUICK_EXIT_URL``)."""
+    return current_app.config.get("QUICK_EXIT_URL") or "https://www.weather.gov/"
+
+
+def exit_token() -> str:
+    """A token bound to this session for the quick exit's sign-out link."""
+    return generate_csrf(token_key=EXIT_KEY)
+
+
+def exit_token_valid(token: object) -> bool:
+    if not isinstance(token, str) or not token:
+        return False
+    try:
+        validate_csrf(token, token_key=EXIT_KEY, time_limit=None)
+    except ValidationError:
+        return False
+    return True
+
+
+def keep_alive() -> None:
+    """The reader asked to stay signed in: restart the idle clock now, whatever
+    ``SEEN_AT_RESOLUTION`` would have waited for."""
+    session[SEEN_AT] = _now()
+
+
+def idle_seconds() -> int:
+    return int(timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]).total_seconds())
+
+
+def idle_seconds_left() -> int | None:
+    """Seconds until the idle timeout signs this session out, counted from the idle clock
+    the server keeps (which may lag a page load by up to ``SEEN_AT_RESOLUTION``); None when
+    nobody is signed in."""
+    if not current_user.is_authenticated:
+        return None
+    seen_at = session.get(SEEN_AT)
+    if not isinstance(seen_at, int):
+        return 0
+    return max(0, idle_seconds() - (_now() - seen_at))
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -79,6 +79,9 @@ RULES: dict[str, set[str] | str] = {
     "core.home": SIGNED_IN,
     "core.staff_home": STAFF,
     "auth.logout": "public",
+    "auth.quick_exit": "public",  # the quick exit's beacon: signs out whoever is signed in
+    "auth.leave": "public",  # the quick exit's link: on to the neutral site, for anyone
+    "auth.keep_alive": SIGNED_IN,
     "auth.mfa": "public",  # only does something between a right password and the code
     "auth.mfa_setup": "public",  # likewise (and signed in, with the password just confirmed)
     "auth.account": SIGNED_IN,

@@ -1,10 +1,16 @@
 """Quick exit on family and patient pages: the button, Escape pressed twice, the visit left
-out of the back button's history, and a plain link when JavaScript is off. The neutral site
-is answered by ``page.route``, so no network is needed."""
+out of the back button's history, the session ended (so Back shows the sign-in page, not the
+last page), and a plain link when JavaScript is off. The neutral site is answered by
+``page.route``, so no network is needed.
+
+Leaving signs the person out everywhere, so the tests that leave while signed in use an
+account of their own, never the shared demo sign-ins other tests reuse."""
 
 from __future__ import annotations
 
 import re
+import secrets
+import time
 
 from playwright.sync_api import expect
 
@@ -13,6 +19,7 @@ from tests.browser import support
 pytestmark = support.requires_browser
 
 NEUTRAL = re.compile(re.escape(support.NEUTRAL_SITE) + ".*")
+PATIENT_NAME = "Sam Taylor"  # the demo's DEMO-1
 
 
 def neutral_site(page) -> None:
@@ -26,38 +33,122 @@ def neutral_site(page) -> None:
     )
 
 
-def test_escape_twice_leaves_and_the_page_is_not_in_back_history(new_page, server):
-    page = new_page("family")
+def linked_member(server) -> tuple[str, int]:
+    """A new family member of the demo patient (consent in force, one reading given):
+    their home page names the patient. Returns the email and the user's id."""
+    from sqlalchemy import select
+
+    from lms import demo
+    from lms.accounts.passwords import hash_password
+    from lms.content import get_library
+    from lms.extensions import db
+    from lms.models import Patient, User
+
+    email = f"leaving.{secrets.token_hex(4)}@example.org"
+
+    def make():
+        clinician = db.session.get(User, server.users[support.ACCOUNTS["clinician"]])
+        patient = db.session.scalar(select(Patient).where(Patient.record_number == "DEMO-1"))
+        user = demo.ensure_user(
+            email, "Robin Leaving", "family", hash_password(support.DEMO_PASSWORD)
+        )
+        db.session.flush()
+        link = demo.ensure_link(clinician, patient, "Robin Leaving", email, "parent", user)
+        demo.ensure_consent(clinician, patient, link, withdrawn=False)
+        slug = next(m.slug for m in get_library().modules() if "family" in m.audience)
+        demo.ensure_assignments(clinician, patient, user, [slug], [3])
+        return user.id
+
+    return email, server.run(make)
+
+
+def own_patient(server) -> str:
+    """A new patient with a login of their own."""
+    from lms import demo
+    from lms.accounts.passwords import hash_password
+    from lms.extensions import db
+    from lms.models import User
+
+    email = f"patient.{secrets.token_hex(4)}@example.org"
+
+    def make():
+        clinician = db.session.get(User, server.users[support.ACCOUNTS["clinician"]])
+        user = demo.ensure_user(
+            email, "Jo Patient", "patient", hash_password(support.DEMO_PASSWORD)
+        )
+        db.session.flush()
+        demo.ensure_patient(f"QE-{secrets.token_hex(3)}", "Jo Patient", clinician, user)
+
+    server.run(make)
+    return email
+
+
+def session_version(server, user_id: int) -> int:
+    from lms.extensions import db
+    from lms.models import User
+
+    return server.run(lambda: db.session.get(User, user_id).session_version or 0)
+
+
+def wait_for_sign_out(server, user_id: int, before: int) -> None:
+    """The beacon is sent as the page leaves; the server records it a moment later."""
+    deadline = time.monotonic() + 5
+    while session_version(server, user_id) == before:
+        assert time.monotonic() < deadline, "the quick exit did not sign out"
+        time.sleep(0.05)
+
+
+def expect_sign_in_page(page) -> None:
+    assert "/auth/login" in page.url, page.url
+    expect(page.get_by_label("Email")).to_be_visible()
+    expect(page.get_by_text("To support")).to_have_count(0)
+    expect(page.get_by_text(PATIENT_NAME)).to_have_count(0)
+
+
+def test_escape_twice_signs_out_and_back_shows_sign_in(new_page, server):
+    email, user_id = linked_member(server)
+    page = new_page()
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     neutral_site(page)
-    page.goto(server.url + "/learn/")
+    support.sign_in(page, server.url, email)
     page.goto(server.url + "/learn/progress")
-    expect(page.get_by_role("link", name="Quick exit")).to_be_visible()
+    page.goto(server.url + "/learn/")
+    expect(page.get_by_text(PATIENT_NAME).first).to_be_visible()  # "To support Sam Taylor"
+    before = session_version(server, user_id)
 
     page.keyboard.press("Escape")
     page.wait_for_timeout(200)
-    assert "/learn/progress" in page.url  # once is not enough
+    assert page.url.endswith("/learn/")  # once is not enough
 
     with page.expect_navigation(url=NEUTRAL):
         page.keyboard.press("Escape")
     expect(page).to_have_title("Weather")
+    wait_for_sign_out(server, user_id, before)
 
-    page.go_back()  # the exited page was replaced: back goes to the page before it
-    assert "/learn/progress" not in page.url
-    assert page.url.endswith("/learn/")
+    page.go_back()  # the home page's entry was replaced: Back opens the page before it...
+    page.wait_for_load_state()
+    expect_sign_in_page(page)  # ...which, signed out, is the sign-in page
+    page.go_back()  # and the page before that (where signing in led)
+    page.wait_for_load_state()
+    expect_sign_in_page(page)
     assert not errors, errors  # e.g. a CSP refusal of the script
 
 
-def test_button_leaves_from_a_patient_page(new_page, server):
-    page = new_page("patient", viewport=support.PHONE)
+def test_button_signs_out_from_a_patient_page(new_page, server):
+    email = own_patient(server)
+    page = new_page(viewport=support.PHONE)
     neutral_site(page)
+    support.sign_in(page, server.url, email)
     page.goto(server.url + "/learn/family")
     button = page.get_by_role("link", name="Quick exit")
     expect(button).to_be_in_viewport()
     with page.expect_navigation(url=NEUTRAL):
         button.click()
     expect(page.get_by_text("Forecast")).to_be_visible()
+    page.wait_for_timeout(300)
+    page.goto(server.url + "/learn/family")
+    assert "/auth/login" in page.url
 
 
 def test_stays_in_view_while_scrolling(new_page, server):
@@ -76,6 +167,32 @@ def test_works_without_javascript(new_page, server):
     expect(button).to_have_attribute("href", support.NEUTRAL_SITE)
     with page.expect_navigation(url=NEUTRAL):
         button.click()
+
+
+def test_signs_out_without_javascript_and_back_shows_sign_in(new_page, server):
+    """The link goes through the sign-out, then on to the neutral site by a redirect, which
+    ``page.route`` cannot answer: the live server's health check stands in for it."""
+    email, user_id = linked_member(server)
+    page = new_page(java_script_enabled=False)
+    support.sign_in(page, server.url, email)
+    page.goto(server.url + "/learn/progress")
+    page.goto(server.url + "/learn/")
+    expect(page.get_by_text(PATIENT_NAME).first).to_be_visible()
+    button = page.get_by_role("link", name="Quick exit")
+    expect(button).to_have_attribute("href", re.compile(r"^/auth/leave\?t=[\w.-]+$"))
+    before = session_version(server, user_id)
+    neutral = server.url + "/healthz"
+    server.app.config["QUICK_EXIT_URL"] = neutral
+    try:
+        with page.expect_navigation(url=neutral):
+            button.click()
+    finally:
+        server.app.config["QUICK_EXIT_URL"] = support.NEUTRAL_SITE
+    assert session_version(server, user_id) == before + 1  # signed out on the way
+
+    page.go_back()
+    page.wait_for_load_state()
+    expect_sign_in_page(page)
 
 
 def test_not_on_staff_pages(new_page, server):

@@ -268,11 +268,70 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+# --- quick exit and the idle-timeout warning ------------------------------------------------
+
+
+def _sign_out_now() -> None:
+    """As ``logout`` does: every cookie of this person stops working, audited as a logout."""
+    if current_user.is_authenticated:
+        services.logout(current_user._get_current_object())
+    end_this_session()
+
+
+@bp.route("/quick-exit", methods=["POST"])
+def quick_exit():
+    """The quick exit's beacon (``static/js/quick-exit.js``, with the CSRF token): sign out
+    while the page leaves for the neutral site. Nobody reads the answer; signed out already,
+    nothing happens."""
+    _sign_out_now()
+    return "", 204
+
+
+@bp.route("/leave")
+def leave():
+    """The quick exit without JavaScript: a link that signs out and goes on to the neutral
+    site. Only with this session's exit token (``security.exit_token``), so another site
+    cannot sign people out with a link; without it, straight on to the neutral site all the
+    same, never an error page for someone leaving in a hurry."""
+    if current_user.is_authenticated and security.exit_token_valid(request.args.get("t")):
+        _sign_out_now()
+    return redirect(security.quick_exit_url(), code=303)
+
+
+@bp.route("/keep-alive", methods=["POST"])
+def keep_alive():
+    """The idle-timeout warning's "Stay signed in" (``static/js/session-timeout.js``):
+    restart the idle clock. Already signed out, the answer is the sign-in page."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    security.keep_alive()
+    return "", 204
+
+
+@bp.app_context_processor
+def _quick_exit_and_timer() -> dict:
+    """For ``base.html``: the quick exit's address and the idle timer's seconds."""
+
+    def quick_exit_href() -> str:
+        if current_user.is_authenticated:
+            return url_for("auth.leave", t=security.exit_token())
+        return security.quick_exit_url()
+
+    return {
+        "quick_exit_href": quick_exit_href,
+        "quick_exit_url": security.quick_exit_url,
+        "idle_seconds": security.idle_seconds,
+        "idle_seconds_left": security.idle_seconds_left,
+    }
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
     """The signed-in user's own settings: language and reminders; the way to security."""
-    prefs = PreferencesForm(prefix="prefs", locale=current_user.locale or "")
+    prefs = PreferencesForm(
+        prefix="prefs", locale=current_user.locale or "", timezone=current_user.timezone or ""
+    )
     rem = RemindersForm(prefix="rem", reminders_enabled=bool(current_user.reminders_enabled))
     if request.method == "POST" and "rem-submit" in request.form and rem.validate():
         user = current_user._get_current_object()
@@ -281,6 +340,7 @@ def account():
         return redirect(url_for("auth.account"))
     if request.method == "POST" and "prefs-submit" in request.form and prefs.validate():
         current_user.locale = prefs.locale.data or None
+        current_user.timezone = prefs.timezone.data or None
         audit.record("account.preferences_changed", subject=current_user)
         flash(_("Saved."))
         return redirect(url_for("auth.account"))
