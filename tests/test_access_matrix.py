@@ -95,6 +95,9 @@ RULES: dict[str, set[str] | str] = {
     "learn.print_view": SIGNED_IN,
     "learn.progress": SIGNED_IN,
     "learn.media": SIGNED_IN,
+    "learn.certificate": SIGNED_IN,  # the signed-in person's own completions
+    "learn.welcome": SIGNED_IN,
+    "learn.welcome_done": SIGNED_IN,
     "learn.attempt": {"family_active"},  # the attempt's owner only
     "learn.family": {"patient"},
     # A learner's notepad and worksheets: their own (the note is family_active's); no staff.
@@ -171,6 +174,9 @@ NO_PATIENT_DATA = {
     "learn.print_view",
     "learn.progress",
     "learn.media",
+    "learn.certificate",
+    "learn.welcome",
+    "learn.welcome_done",
     "clinic.enroll",
     "admin.staff",
 }
