@@ -219,7 +219,7 @@ def _register_hooks(app: Flask) -> None:
     # "Nov 27, 2026, 9:14 AM EST" on staff records; "Tue, Dec 1" and "Tue, Dec 1, 9:14 AM
     # EST" on learners' pages (lms.dates).
     app.jinja_env.filters["local_time"] = lambda at: local_time_text(at, dates.zone_for())
-    app.jinja_env.filters["day"] = lambda value: dates.day_text(value)
+    app.jinja_env.filters["day"] = lambda value, year=False: dates.day_text(value, year=year)
     app.jinja_env.filters["moment"] = lambda at: dates.time_text(at)
     app.jinja_env.globals["attendance_choices"] = session_queries.ATTENDANCE_LABELS
 

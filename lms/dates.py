@@ -66,15 +66,22 @@ def today_for(user=None) -> date:
     return clock.utcnow().astimezone(zone_for(user)).date()
 
 
-def day_text(value: date | datetime | None, *, user=None, locale: str | None = None) -> str:
-    """A day as a person says it: "Tue, Dec 1" (the year only when it is not this year).
-    A UTC time is first moved to the reader's zone, so it falls on their day."""
+def day_text(
+    value: date | datetime | None,
+    *,
+    user=None,
+    locale: str | None = None,
+    year: bool = False,
+) -> str:
+    """A day as a person says it: "Tue, Dec 1" (the year only when it is not this year, or
+    always with ``year``, as on a certificate that is read years later). A UTC time is first
+    moved to the reader's zone, so it falls on their day."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(zone_for(user)).date()
     this_year = today_for(user).year
-    pattern = "EEE, MMM d" if value.year == this_year else "EEE, MMM d, y"
+    pattern = "EEE, MMM d" if value.year == this_year and not year else "EEE, MMM d, y"
     return format_date(value, pattern, locale=_locale(locale))
 
 

@@ -212,12 +212,12 @@ def test_dates_follow_the_readers_time_zone(app):
         user.timezone = "Pacific/Honolulu"
         db.session.commit()
     honolulu = text_of(client.get("/learn/certificate"))
-    assert "Mon, Nov 30" in honolulu and "2026-11-30" not in honolulu
+    assert "Mon, Nov 30, 2026" in honolulu and "2026-11-30" not in honolulu
     with app_context():
         db.session.get(User, learner.id).timezone = "Asia/Tokyo"
         db.session.commit()
     tokyo = text_of(client.get("/learn/certificate"))
-    assert "Tue, Dec 1" in tokyo and "Mon, Nov 30" not in tokyo
+    assert "Tue, Dec 1, 2026" in tokyo and "Mon, Nov 30" not in tokyo
 
 
 def test_time_zone_is_a_setting_on_the_account_page(app):
