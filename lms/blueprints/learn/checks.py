@@ -12,6 +12,7 @@ from lms.blueprints.learn.routes import CheckForm, _user, bp, module_or_404
 from lms.content import get_library
 from lms.content.grading import AnswerError, parse_answers, shown_order
 from lms.extensions import db
+from lms.learning import feedback, upnext
 from lms.learning import operations as services
 from lms.models import QuizAttempt
 
@@ -54,17 +55,24 @@ def _render_check(mod, form: CheckForm, *, chosen: dict, error: str | None) -> s
 
 @bp.route("/modules/<slug>/attempts/<id:attempt_id>")
 def attempt(slug: str, attempt_id: int):
-    """One of the learner's own attempts: score, pass mark and every answer's feedback."""
+    """One of the learner's own attempts (404 for anyone else's): score, pass mark and
+    feedback on their choices; what else it shows is ``lms.learning.feedback``'s rule."""
     mod = module_or_404(slug)
     row = db.session.get(QuizAttempt, attempt_id)
     if row is None or row.user_id != current_user.id or row.module_slug != slug:
         abort(404)
-    progress = services.progress_for(current_user.id, slug)
+    user = _user()
+    progress = services.progress_for(user.id, slug)
+    english = get_library().module(slug)
+    status = services.status_of(progress, english)
+    completed = row.passed and progress is not None and progress.completed_at is not None
     return render_template(
         "learn/attempt.html",
         module=mod,
         attempt=row,
         progress=progress,
-        status=services.status_of(progress, get_library().module(slug)),
-        same_version=row.content_version == get_library().module(slug).version,
+        status=status,
+        same_version=row.content_version == english.version,
+        feedback=feedback.feedback_for(user, row, mod),
+        next_reading=upnext.next_after(user, slug) if completed else None,
     )
