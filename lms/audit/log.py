@@ -57,6 +57,8 @@ ACTION_LABELS = {
     "account.password_changed": _l("Changed a password"),
     "account.password_change_failed": _l("Password change refused (wrong current password)"),
     "account.preferences_changed": _l("Changed their account settings"),
+    "practice_note.shared": _l("Shared a private note with the care team"),
+    "practice_note.unshared": _l("Stopped sharing a private note"),
     "account.reminders_on": _l("Turned reminder emails on"),
     "account.reminders_off": _l("Turned reminder emails off"),
     "account.email_change_requested": _l("Asked to change their sign-in email"),
@@ -160,6 +162,7 @@ SUBJECT_LABELS = {
     "assignment": _l("Assignment"),
     "education_session": _l("Education session"),
     "emergency_access": _l("Emergency access"),
+    "practice_note": _l("Private note"),
 }
 
 
