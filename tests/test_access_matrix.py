@@ -64,6 +64,7 @@ ROLES = (
 SIGNED_IN = set(ROLES) - {"anonymous"}
 STAFF_ON = {"clinician_on", "admin"}
 STAFF = {"clinician_on", "clinician_off", "admin"}
+LEARNERS = {"family_active", "family_withdrawn", "family_expired", "patient"}
 
 # Who may use each endpoint. "public" means anyone, signed in or not.
 RULES: dict[str, set[str] | str] = {
@@ -96,8 +97,8 @@ RULES: dict[str, set[str] | str] = {
     "learn.progress": SIGNED_IN,
     "learn.media": SIGNED_IN,
     "learn.certificate": SIGNED_IN,  # the signed-in person's own completions
-    "learn.welcome": SIGNED_IN,
-    "learn.welcome_done": SIGNED_IN,
+    "learn.welcome": LEARNERS,  # the orientation is written for families and patients
+    "learn.welcome_done": LEARNERS,
     "learn.attempt": {"family_active"},  # the attempt's owner only
     "learn.family": {"patient"},
     # A learner's notepad and worksheets: their own (the note is family_active's); no staff.

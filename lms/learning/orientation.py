@@ -27,9 +27,14 @@ class Guide:
     hours: str | None
 
 
+def is_for(user: User) -> bool:
+    """The orientation is written for families and patients (staff have their own pages)."""
+    return user.role in (Role.FAMILY, Role.PATIENT)
+
+
 def needed(user: User) -> bool:
     """Families and patients see the orientation until they have read it once."""
-    return user.role in (Role.FAMILY, Role.PATIENT) and user.oriented_at is None
+    return is_for(user) and user.oriented_at is None
 
 
 def mark_seen(user: User) -> None:

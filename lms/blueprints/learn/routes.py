@@ -95,6 +95,8 @@ def welcome():
     """How this site works: the care team and how to reach the program, what each side sees,
     quick exit. Shown on the home page until the learner says "Got it"; always here."""
     user = _user()
+    if not orientation.is_for(user):
+        abort(404)
     return render_template(
         "learn/welcome.html", guide=orientation.guide_for(user), form=SectionForm()
     )
@@ -103,6 +105,8 @@ def welcome():
 @bp.route("/welcome/done", methods=["POST"])
 def welcome_done():
     """The learner has read the orientation: the home page stops showing it (once)."""
+    if not orientation.is_for(_user()):
+        abort(404)
     if not SectionForm().validate_on_submit():
         abort(400)
     orientation.mark_seen(_user())
