@@ -25,6 +25,7 @@ SHOTS = [
     ("library", "family", "/learn/library"),
     ("certificate", "family", "/learn/certificate"),
     ("how-this-site-works", "family", "/learn/welcome"),
+    ("notes", "family", "/learn/notes"),
     ("patient-family", "patient", "/learn/family"),
     ("clinician-caseload", "clinician", "/clinic/"),
     ("clinician-patient", "clinician", "patient"),
