@@ -66,7 +66,7 @@ FRONT_MATTER_REQUIRED = (
     "sources",
     "reviewed",
 )
-FRONT_MATTER_OPTIONAL = ("quiz", "reviewed_by", "review_due")
+FRONT_MATTER_OPTIONAL = ("quiz", "reviewed_by", "review_due", "translated_from")
 QUIZ_REQUIRED = ("questions",)
 QUIZ_OPTIONAL = ("pass_mark",)
 QUESTION_KEYS = ("id", "prompt", "type", "choices")
@@ -312,6 +312,8 @@ def _read_front_matter(src: Source, node: Node, draft: _ModuleDraft) -> None:
         "reviewed": lambda n: src.date(n, "'reviewed'"),
         "reviewed_by": lambda n: src.text(n, "'reviewed_by'"),
         "review_due": lambda n: src.date(n, "'review_due'"),
+        # A translation names the English version it was made from (its short version).
+        "translated_from": lambda n: src.text(n, "'translated_from'"),
     }
     for key, read in readers.items():
         if key not in entries:
