@@ -207,3 +207,6 @@ def register(app: Flask) -> None:
     from lms.mail.cli import register as register_mail_cli
 
     register_mail_cli(app)
+    from lms.i18n_cli import register as register_translate_cli
+
+    register_translate_cli(app)
