@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_skeleton, format_time
 from flask import current_app, has_request_context
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -81,20 +81,23 @@ def day_text(
     if isinstance(value, datetime):
         value = value.astimezone(zone_for(user)).date()
     this_year = today_for(user).year
-    pattern = "EEE, MMM d" if value.year == this_year and not year else "EEE, MMM d, y"
-    return format_date(value, pattern, locale=_locale(locale))
+    # Skeletons, not patterns: each language orders the parts its own way ("Tue, Dec 1",
+    # "mar, 1 dic").
+    skeleton = "MMMEd" if value.year == this_year and not year else "yMMMEd"
+    return format_skeleton(skeleton, value, locale=_locale(locale))
 
 
 def time_text(at: datetime | None, *, user=None, locale: str | None = None) -> str:
-    """A stored UTC time in the reader's zone: "Tue, Dec 1, 9:14 AM EST"."""
+    """A stored UTC time in the reader's zone: "Tue, Dec 1, 9:14 AM EST" ("mar, 1 dic, 9:14
+    EST" in Spanish)."""
     if at is None:
         return ""
     zone = zone_for(user)
     local = at.astimezone(zone)
-    pattern = (
-        "EEE, MMM d, h:mm a" if local.year == today_for(user).year else "EEE, MMM d, y, h:mm a"
-    )
-    return f"{format_datetime(local, pattern, locale=_locale(locale))} {local.tzname()}"
+    lang = _locale(locale)
+    skeleton = "MMMEd" if local.year == today_for(user).year else "yMMMEd"
+    day = format_skeleton(skeleton, local, locale=lang)
+    return f"{day}, {format_time(local, 'short', locale=lang)} {local.tzname()}"
 
 
 def zone_choices(current: str | None = None) -> list[tuple[str, str]]:

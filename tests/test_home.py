@@ -255,3 +255,14 @@ def test_home_page_makes_the_same_number_of_queries_for_more_readings(app):
         read_all(client)
         counts.append(queries_for(app, client, "/learn/"))
     assert counts[0] == counts[1], counts
+
+
+def test_days_read_in_the_readers_language(app):
+    from datetime import date
+
+    from lms import dates
+
+    with app.app_context():
+        assert dates.day_text(date(2026, 12, 1), locale="en", year=True) == "Tue, Dec 1, 2026"
+        spanish = dates.day_text(date(2026, 12, 1), locale="es", year=True)
+        assert spanish.startswith("mar") and spanish.index("1") < spanish.index("dic")
