@@ -7,7 +7,20 @@ from pathlib import Path
 import pytest
 
 from lms.content import ContentError, check_library, load_library
-from tests.content_fixtures import BODY, QUIZ, course_yml, good_tree, line_of, module_md, write_tree
+from tests.content_fixtures import (
+    BODY,
+    ES_BODY,
+    ES_HARD_BODY,
+    ES_QUIZ,
+    QUIZ,
+    course_yml,
+    english_version,
+    good_tree,
+    line_of,
+    module_md,
+    spanish_md,
+    write_tree,
+)
 
 MODULE = "family/understanding-triggers.md"
 
@@ -327,3 +340,376 @@ def test_bad_file_names(root: Path) -> None:
     )
     expect(problems, "family/Bad_Name.md", 0, "must be lowercase words")
     expect(problems, "family/understanding-triggers.english.md", 0, "not a language code")
+
+
+# --- translations ----------------------------------------------------------------------------
+
+SPANISH = "family/understanding-triggers.es.md"
+
+
+def check_spanish(root: Path, make, english: str | None = None) -> tuple[str, list[str]]:
+    """The good tree (with ``english`` as the English module) plus the translation that
+    ``make(current English short version)`` returns; (its text, every problem as printed)."""
+    good_tree(root)
+    if english is not None:
+        write_tree(root, {MODULE: english})
+    text = make(english_version(root))
+    write_tree(root, {SPANISH: text})
+    return text, [str(p) for p in check_library(root).problems]
+
+
+def test_a_translation_that_lines_up_passes_and_is_scored(root: Path) -> None:
+    _, problems = check_spanish(root, spanish_md)
+    assert problems == []
+    report = check_library(root)
+    assert list(report.inflesz) == [f"courses/{SPANISH}"]
+    assert report.inflesz[f"courses/{SPANISH}"] >= 65
+    assert f"courses/{SPANISH}" not in report.grades  # English grades stay English
+
+
+def test_question_ids_that_differ_fail_at_the_question(root: Path) -> None:
+    text, problems = check_spanish(
+        root, lambda v: spanish_md(v, quiz=ES_QUIZ.replace("- id: plan-helps", "- id: el-plan"))
+    )
+    expect(
+        problems,
+        SPANISH,
+        line_of(text, "- id: el-plan"),
+        f"question 4 has id 'el-plan' but question 4 of courses/{MODULE} is 'plan-helps'; "
+        "keep the same ids in the same order",
+    )
+
+
+def test_questions_in_another_order_fail(root: Path) -> None:
+    quiz = ES_QUIZ.replace("- id: what-is-a-trigger", "- id: TMP").replace(
+        "- id: triggers-are-normal", "- id: what-is-a-trigger"
+    )
+    quiz = quiz.replace("- id: TMP", "- id: triggers-are-normal")
+    text, problems = check_spanish(root, lambda v: spanish_md(v, quiz=quiz))
+    expect(problems, SPANISH, line_of(text, "- id: triggers-are-normal"), "question 1 has id")
+    expect(problems, SPANISH, line_of(text, "- id: what-is-a-trigger"), "question 2 has id")
+
+
+def test_a_choice_count_that_differs_fails_at_the_question(root: Path) -> None:
+    quiz = ES_QUIZ.replace(
+        "        - text: Guardar el secreto\n"
+        "          feedback: No, los secretos lo hacen más difícil.\n",
+        "",
+    )
+    text, problems = check_spanish(root, lambda v: spanish_md(v, quiz=quiz))
+    expect(
+        problems,
+        SPANISH,
+        line_of(text, "- id: ways-to-cope"),
+        "question 'ways-to-cope' has 2 choices but the English one has 3 (options are "
+        "matched by their place",
+    )
+
+
+def test_a_correct_flag_that_differs_fails_at_the_choice(root: Path) -> None:
+    quiz = ES_QUIZ.replace(
+        "          feedback: No, los secretos lo hacen más difícil.\n",
+        "          feedback: No, los secretos lo hacen más difícil.\n          correct: true\n",
+    )
+    text, problems = check_spanish(root, lambda v: spanish_md(v, quiz=quiz))
+    expect(
+        problems,
+        SPANISH,
+        line_of(text, "- text: Guardar el secreto"),
+        "choice 3 of question 'ways-to-cope' is marked correct but the English one is not",
+    )
+
+
+def test_a_question_type_that_differs_fails(root: Path) -> None:
+    quiz = ES_QUIZ.replace("      type: multiple\n", "      type: ordering\n").replace(
+        "          correct: true\n        - text: Llamar a un amigo",
+        "        - text: Llamar a un amigo",
+    )
+    text, problems = check_spanish(root, lambda v: spanish_md(v, quiz=quiz))
+    expect(
+        problems,
+        SPANISH,
+        line_of(text, "- id: ways-to-cope"),
+        "question 'ways-to-cope' is ordering but the English one is multiple",
+    )
+
+
+def test_teaches_given_in_a_translation_must_be_the_english_one(root: Path) -> None:
+    quiz = ES_QUIZ.replace(
+        "    - id: who-to-tell\n", "    - id: who-to-tell\n      teaches: what-you-can-do\n"
+    )
+    text, problems = check_spanish(root, lambda v: spanish_md(v, quiz=quiz))
+    expect(
+        problems,
+        SPANISH,
+        line_of(text, "teaches: what-you-can-do"),
+        "question 'who-to-tell' teaches 'what-you-can-do' but the English one teaches "
+        "'why-triggers-matter'",
+    )
+    same = ES_QUIZ.replace(
+        "    - id: who-to-tell\n", "    - id: who-to-tell\n      teaches: why-triggers-matter\n"
+    )
+    assert check_spanish(root, lambda v: spanish_md(v, quiz=same))[1] == []
+
+
+def stale(before: str, after: str) -> str:
+    then = f"set translated_from: {after}"
+    return (
+        f"stale: the English changed since this translation (translated from {before}, "
+        f"now {after}); update the translation, then {then}"
+    )
+
+
+def test_a_translation_without_translated_from_says_which_version(root: Path) -> None:
+    good_tree(root)
+    version = english_version(root)
+    _, problems = check_spanish(root, lambda v: spanish_md(None))
+    assert problems == [
+        f"courses/{SPANISH}:1: say which English version this was translated from: "
+        f"translated_from: {version}"
+    ]
+
+
+def test_a_stale_translation_fails_with_both_versions(root: Path) -> None:
+    text, problems = check_spanish(root, lambda v: spanish_md("0123abcdef"))
+    version = english_version(root)
+    assert problems == [
+        f"courses/{SPANISH}:{line_of(text, 'translated_from:')}: {stale('0123abcdef', version)}"
+    ]
+
+
+def test_editing_the_english_makes_its_translation_stale(root: Path) -> None:
+    """The source changes after the translation: the check fails until it is updated."""
+    _, problems = check_spanish(root, spanish_md)
+    assert problems == []
+    before = english_version(root)
+    write_tree(root, {MODULE: module_md(body=BODY.replace("Call a friend.", "Call someone."))})
+    after = english_version(root)
+    report = check_library(root)
+    assert [p.message for p in report.errors] == [stale(before, after)]
+    assert load_library(root).module("understanding-triggers", "es").lang == "es"  # still served
+    write_tree(root, {SPANISH: spanish_md(after)})
+    assert check_library(root).problems == []
+
+
+def test_a_version_of_digits_only_is_read_as_written(root: Path) -> None:
+    text, problems = check_spanish(root, lambda v: spanish_md("0012345678"))
+    expect(problems, SPANISH, line_of(text, "translated_from:"), "translated from 0012345678,")
+    assert not [p for p in problems if "must be text" in p]
+
+
+ENGLISH_RICH = BODY.replace(
+    "Triggers can come up fast. A plan helps you stay calm.\n",
+    "Triggers can come up fast. A plan helps you stay calm.\n\n"
+    "::: for partner\nTalk about it as a couple.\n:::\n\n"
+    "::: for parent-of-teen parent-of-adult\nTalk about it as a parent.\n:::\n\n"
+    "::: for everyone-else\nTalk about it with your family.\n:::\n",
+).replace(
+    "Pick one thing to try this week.\n",
+    "Pick one thing to try this week.\n\n"
+    "::: worksheet my-plan\n"
+    "title: My plan\n"
+    "fields:\n"
+    "  - key: triggers\n"
+    "    label: My triggers\n"
+    "  - key: what-helps\n"
+    "    label: What helps me\n"
+    ":::\n",
+)
+
+SPANISH_RICH = ES_BODY.replace(
+    "Un plan le ayuda a estar en calma.\n",
+    "Un plan le ayuda a estar en calma.\n\n"
+    "::: for partner\nHablen de esto en pareja.\n:::\n\n"
+    "::: for parent-of-teen parent-of-adult\nHable de esto como padre o madre.\n:::\n\n"
+    "::: for everyone-else\nHable de esto con su familia.\n:::\n",
+).replace(
+    "Elija una cosa para probar esta semana.\n",
+    "Elija una cosa para probar esta semana.\n\n"
+    "::: worksheet my-plan\n"
+    "title: Mi plan\n"
+    "fields:\n"
+    "  - key: triggers\n"
+    "    label: Mis detonantes\n"
+    "  - key: what-helps\n"
+    "    label: Lo que me ayuda\n"
+    ":::\n",
+)
+
+
+def test_worksheets_and_variants_that_line_up_pass(root: Path) -> None:
+    _, problems = check_spanish(
+        root, lambda v: spanish_md(v, body=SPANISH_RICH), english=module_md(body=ENGLISH_RICH)
+    )
+    assert problems == []
+
+
+def test_a_worksheet_key_that_differs_fails_at_the_worksheet(root: Path) -> None:
+    body = SPANISH_RICH.replace("::: worksheet my-plan", "::: worksheet mi-plan")
+    text, problems = check_spanish(
+        root, lambda v: spanish_md(v, body=body), english=module_md(body=ENGLISH_RICH)
+    )
+    expect(
+        problems,
+        SPANISH,
+        line_of(text, "::: worksheet mi-plan"),
+        f"section 3 has worksheets mi-plan but section 3 of courses/{MODULE} has my-plan; "
+        "keep the same worksheet keys in the same order",
+    )
+
+
+def test_a_missing_worksheet_fails_at_the_section(root: Path) -> None:
+    _, problems = check_spanish(root, spanish_md, english=module_md(body=ENGLISH_RICH))
+    text = spanish_md("x")
+    expect(
+        problems,
+        SPANISH,
+        line_of(text, "## Qué puede hacer"),
+        "section 3 has worksheets none but section 3",
+    )
+
+
+def test_a_field_key_that_differs_fails_at_the_worksheet(root: Path) -> None:
+    body = SPANISH_RICH.replace("  - key: what-helps\n", "  - key: lo-que-ayuda\n")
+    text, problems = check_spanish(
+        root, lambda v: spanish_md(v, body=body), english=module_md(body=ENGLISH_RICH)
+    )
+    expect(
+        problems,
+        SPANISH,
+        line_of(text, "::: worksheet my-plan"),
+        "worksheet 'my-plan' has fields triggers, lo-que-ayuda but the English one has "
+        "triggers, what-helps; keep the same field keys in the same order",
+    )
+
+
+def test_variant_readers_that_differ_fail_at_the_block(root: Path) -> None:
+    body = SPANISH_RICH.replace(
+        "::: for parent-of-teen parent-of-adult\n", "::: for parent-of-teen\n"
+    )
+    text, problems = check_spanish(
+        root, lambda v: spanish_md(v, body=body), english=module_md(body=ENGLISH_RICH)
+    )
+    expect(
+        problems,
+        SPANISH,
+        line_of(text, "::: for parent-of-teen"),
+        "section 2 has '::: for' blocks for 'partner'; 'parent-of-teen'; 'everyone-else' but "
+        f"section 2 of courses/{MODULE} has 'partner'; 'parent-of-teen, parent-of-adult'; "
+        "'everyone-else'; write a block for the same readers in the same order",
+    )
+
+
+def test_a_translation_without_the_variants_fails_at_the_section(root: Path) -> None:
+    _, problems = check_spanish(root, spanish_md, english=module_md(body=ENGLISH_RICH))
+    expect(
+        problems,
+        SPANISH,
+        line_of(spanish_md("x"), "## Por qué importan"),
+        "section 2 has '::: for' blocks for none but",
+    )
+
+
+# --- Spanish wording and readability ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "term", "suggestion"),
+    [
+        ("Su hijo no es un adicto.", "adicto", "persona con un trastorno por consumo"),
+        ("Los drogadictos también sienten.", "drogadictos", "persona con un trastorno"),
+        ("Su padre es alcohólico.", "es alcohólico", "trastorno por consumo de alcohol"),
+        ("La prueba salió limpia.", "prueba salió limpia", "resultado negativo"),
+        ("Quiere mantenerse limpio.", "mantenerse limpio", "en recuperación"),
+        ("Nadie es un abusador.", "abusador", "persona que consume sustancias"),
+        ("El abuso de sustancias es común.", "abuso de sustancias", "consumo de"),
+        ("No es un vicio.", "vicio", "trastorno por consumo"),
+        ("No diga yonqui.", "yonqui", "persona que consume drogas"),
+    ],
+)
+def test_spanish_stigmatising_terms_are_flagged_at_their_line(
+    root: Path, sentence: str, term: str, suggestion: str
+) -> None:
+    body = ES_BODY.replace("Salga a caminar.", sentence)
+    text, problems = check_spanish(root, lambda v: spanish_md(v, body=body))
+    expect(problems, SPANISH, line_of(text, sentence), f"stigmatising term '{term}': use '")
+    assert suggestion in next(p for p in problems if "stigmatising" in p)
+
+
+def test_spanish_stigmatising_terms_in_the_quiz(root: Path) -> None:
+    quiz = ES_QUIZ.replace("feedback: Hablar ayuda.", "feedback: Los adictos no hablan.")
+    text, problems = check_spanish(root, lambda v: spanish_md(v, quiz=quiz))
+    expect(problems, SPANISH, line_of(text, "Los adictos"), "stigmatising term 'adictos'")
+
+
+def test_spanish_words_to_avoid_and_names_are_not_flagged(root: Path) -> None:
+    body = ES_BODY.replace(
+        "Salga a caminar.",
+        "Pruebe Alcohólicos Anónimos. Evite las bebidas alcohólicas. Diga <del>adicto</del> "
+        "nunca. Rompa el círculo vicioso. Mantenga la casa limpia.",
+    )
+    _, problems = check_spanish(root, lambda v: spanish_md(v, body=body))
+    assert not [p for p in problems if "stigmatising" in p]
+
+
+def test_an_english_word_list_is_not_applied_to_spanish(root: Path) -> None:
+    """ "Clean" rules are English: "limpia" in a Spanish kitchen is only a kitchen."""
+    body = ES_BODY.replace("Salga a caminar.", "Get clean.")
+    _, problems = check_spanish(root, lambda v: spanish_md(v, body=body))
+    assert not [p for p in problems if "stigmatising" in p]
+
+
+def test_hard_spanish_is_an_error_with_its_score_and_band(root: Path) -> None:
+    text, problems = check_spanish(root, lambda v: spanish_md(v, body=ES_HARD_BODY))
+    [score] = [p for p in problems if "INFLESZ" in p]
+    assert score.startswith(f"courses/{SPANISH}:{line_of(text, 'La presente lectura')}: INFLESZ ")
+    assert "(muy difícil) is below 65 (bastante fácil); use shorter sentences" in score
+    assert float(score.split("INFLESZ ")[1].split()[0]) < 40
+
+
+def test_flask_courses_check_reports_spanish_scores_and_fails_on_a_bad_translation(
+    root: Path,
+) -> None:
+    from flask import Flask
+
+    from lms.content.cli import courses_cli
+
+    app = Flask(__name__)
+    app.config.update(COURSES_DIR=str(root))
+    app.cli.add_command(courses_cli)
+    check_spanish(root, spanish_md)
+    result = app.test_cli_runner().invoke(args=["courses", "check"])
+    assert result.exit_code == 0, result.output
+    assert f"  inflesz  80.0  muy fácil       courses/{SPANISH}\n" in result.output
+    assert result.output.rstrip().endswith(
+        "; 1 Spanish translation, average INFLESZ 80.0 (muy fácil)"
+    )
+
+    check_spanish(root, lambda v: spanish_md(v, quiz=ES_QUIZ.replace("id: plan-helps", "id: x")))
+    result = app.test_cli_runner().invoke(args=["courses", "check"])
+    assert result.exit_code == 1
+    assert "question 4 has id 'x'" in result.output
+
+    check_spanish(root, lambda v: spanish_md("ffffffffff"))
+    result = app.test_cli_runner().invoke(args=["courses", "check"])
+    assert result.exit_code == 1
+    assert "stale: the English changed since this translation" in result.output
+
+
+def test_format_report_lists_each_spanish_score_with_its_band() -> None:
+    from lms.content import CheckReport, format_report
+
+    report = CheckReport(
+        grades={"courses/a/x.md": 6.0, "courses/a/y.md": 7.0},
+        inflesz={"courses/a/y.es.md": 58.0, "courses/a/x.es.md": 72.44},
+        module_count=2,
+        course_count=1,
+    )
+    assert format_report(report) == [
+        "  grade  6.0  courses/a/x.md",
+        "  grade  7.0  courses/a/y.md",
+        "  inflesz  72.4  bastante fácil  courses/a/x.es.md",
+        "  inflesz  58.0  normal          courses/a/y.es.md",
+        "2 modules in 1 course, 0 paths: 0 errors, 0 warnings; average reading grade 6.5; "
+        "2 Spanish translations, average INFLESZ 65.2 (bastante fácil)",
+    ]

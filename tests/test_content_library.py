@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 
 from lms.content import ContentError, check_library, load_library
-from tests.content_fixtures import BODY, QUIZ, course_yml, good_tree, line_of, module_md, write_tree
+from tests.content_fixtures import (
+    BODY,
+    ES_QUIZ,
+    QUIZ,
+    course_yml,
+    good_tree,
+    line_of,
+    module_md,
+    spanish_md,
+    write_tree,
+)
 
 
 @pytest.fixture
@@ -211,3 +221,22 @@ def test_loading_100_modules_takes_well_under_a_second(tmp_path: Path) -> None:
     assert len(library.modules()) == 100
     assert elapsed < 1.0, f"loading 100 modules took {elapsed:.2f}s of CPU ({wall:.2f}s wall)"
     print(f"loaded 100 modules in {elapsed:.3f}s of CPU ({wall:.3f}s wall)")
+
+
+def test_a_translation_that_does_not_line_up_stops_loading(root: Path) -> None:
+    """Answers and progress map by position: a site serving it would mix them up."""
+    quiz = ES_QUIZ.replace("- id: plan-helps", "- id: el-plan")
+    write_tree(root, {"family/understanding-triggers.es.md": spanish_md("x", quiz=quiz)})
+    with pytest.raises(ContentError) as caught:
+        load_library(root)
+    assert "question 4 has id 'el-plan'" in str(caught.value)
+
+
+def test_a_stale_or_unversioned_translation_still_loads(root: Path) -> None:
+    """Staleness is for ``courses check`` (CI): the site keeps serving a translation that
+    still lines up with the English while it is brought up to date."""
+    for version in (None, "0123abcdef"):
+        write_tree(root, {"family/understanding-triggers.es.md": spanish_md(version)})
+        spanish = load_library(root).module("understanding-triggers", "es")
+        assert spanish.lang == "es" and spanish.title == "Entender los detonantes"
+        assert check_library(root).errors

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from yaml.nodes import Node
+from yaml.nodes import Node, ScalarNode
 
 from . import itemlint, language
 from .model import (
@@ -313,7 +313,7 @@ def _read_front_matter(src: Source, node: Node, draft: _ModuleDraft) -> None:
         "reviewed_by": lambda n: src.text(n, "'reviewed_by'"),
         "review_due": lambda n: src.date(n, "'review_due'"),
         # A translation names the English version it was made from (its short version).
-        "translated_from": lambda n: src.text(n, "'translated_from'"),
+        "translated_from": lambda n: _short_version(src, n),
     }
     for key, read in readers.items():
         if key not in entries:
@@ -337,6 +337,14 @@ def _read_front_matter(src: Source, node: Node, draft: _ModuleDraft) -> None:
         draft.has_quiz = True
         draft.quiz_line = src.line(entries["quiz"][0])
         _read_quiz(src, entries["quiz"][1], draft)
+
+
+def _short_version(src: Source, node: Node) -> str | None:
+    """A short version is hex digits; one made of digits only reads as a YAML number, so its
+    digits are taken as written (no quotes needed)."""
+    if isinstance(node, ScalarNode) and node.tag.endswith(":int") and node.value.isdigit():
+        return node.value
+    return src.text(node, "'translated_from'")
 
 
 def _read_quiz(src: Source, node: Node, draft: _ModuleDraft) -> None:
@@ -647,6 +655,8 @@ def _check_translation(draft: _ModuleDraft, english: _ModuleDraft, out: _Collect
             f"translation has {len(ours)} sections but {english.display} has {len(theirs)}; "
             "they must match one to one, in order",
         )
+    for index, (mine_s, original_s) in enumerate(zip(ours, theirs, strict=False), start=1):
+        _check_translated_section(draft, index, mine_s, original_s, english.display, out)
     if draft.has_quiz != english.has_quiz:
         out.report(
             name,
@@ -665,12 +675,28 @@ def _check_translation(draft: _ModuleDraft, english: _ModuleDraft, out: _Collect
                 f"{english.display} is '{original.id}'; keep the same ids in the same order",
             )
             continue
+        if mine.type != original.type:
+            out.report(
+                name,
+                mine.line,
+                f"question '{mine.id}' is {mine.type} but the English one is {original.type}; "
+                "keep the same type",
+            )
+        if mine.teaches is not None and mine.teaches != original.teaches:
+            out.report(
+                name,
+                mine.teaches_line,
+                f"question '{mine.id}' teaches '{mine.teaches}' but the English one "
+                + (f"teaches '{original.teaches}'" if original.teaches else "names no section")
+                + "; give the English key, or leave 'teaches' out of the translation",
+            )
         if len(mine.choices) != len(original.choices):
             out.report(
                 name,
                 mine.line,
                 f"question '{mine.id}' has {len(mine.choices)} choices but the English one "
-                f"has {len(original.choices)}",
+                f"has {len(original.choices)} (options are matched by their place, so keep "
+                "the same options in the same order)",
             )
             continue
         for number, (a, b) in enumerate(zip(mine.choices, original.choices, strict=True), 1):
@@ -688,6 +714,84 @@ def _check_translation(draft: _ModuleDraft, english: _ModuleDraft, out: _Collect
             name,
             line,
             f"translation has {len(ours_q)} questions but {english.display} has {len(theirs_q)}",
+        )
+
+
+_WORKSHEET_OPEN = re.compile(r"^:::[ \t]+worksheet\b[ \t]*(.*?)[ \t]*$")  # as in worksheets
+
+
+def _variant_blocks(section: _SectionDraft, display: str) -> list[tuple[frozenset[str], int]]:
+    """Each ``::: for`` block of a section: its readers and the line of its ``::: for``."""
+    return [
+        (part.keys, part.line - 1)
+        for part in split_variants(section.text, section.line + 1, display)
+        if part.keys is not None
+    ]
+
+
+def _readers(blocks: list[tuple[frozenset[str], int]]) -> str:
+    named = [", ".join(k for k in VARIANT_KEYS if k in keys) for keys, _ in blocks]
+    return "; ".join(f"'{n}'" for n in named) or "none"
+
+
+def _check_translated_section(
+    draft: _ModuleDraft,
+    index: int,
+    mine: _SectionDraft,
+    original: _SectionDraft,
+    english_display: str,
+    out: _Collector,
+) -> None:
+    """A translated section has the English section's worksheets (same keys, same field keys
+    in the same order: answers are stored under them) and ``::: for`` blocks for the same
+    readers in the same order (each reader sees the block written for them)."""
+    name = draft.display
+    first = mine.line + 1 - draft.body_line
+    body_lines = draft.body.splitlines()[first : first + len(mine.text.splitlines())]
+    opened: dict[str, int] = {}
+    for offset, line in enumerate(body_lines):
+        match = _WORKSHEET_OPEN.match(line)
+        if match:
+            opened.setdefault(match.group(1), mine.line + 1 + offset)
+    ours = [w.key for w in mine.worksheets]
+    theirs = [w.key for w in original.worksheets]
+    if ours != theirs:
+        line = next((opened[k] for k in ours if k in opened and k not in theirs), mine.line)
+        out.report(
+            name,
+            line,
+            f"section {index} has worksheets {', '.join(ours) or 'none'} but section {index} "
+            f"of {english_display} has {', '.join(theirs) or 'none'}; keep the same worksheet "
+            "keys in the same order",
+        )
+    else:
+        for worksheet, english_sheet in zip(mine.worksheets, original.worksheets, strict=True):
+            if worksheet.field_keys() != english_sheet.field_keys():
+                out.report(
+                    name,
+                    opened.get(worksheet.key, mine.line),
+                    f"worksheet '{worksheet.key}' has fields "
+                    f"{', '.join(worksheet.field_keys())} but the English one has "
+                    f"{', '.join(english_sheet.field_keys())}; keep the same field keys in the "
+                    "same order (answers are stored under them)",
+                )
+    our_blocks = _variant_blocks(mine, name)
+    their_blocks = _variant_blocks(original, english_display)
+    if [keys for keys, _ in our_blocks] != [keys for keys, _ in their_blocks]:
+        differs = next(
+            (
+                at
+                for at, (keys, _line) in enumerate(our_blocks)
+                if at >= len(their_blocks) or their_blocks[at][0] != keys
+            ),
+            None,
+        )
+        out.report(
+            name,
+            our_blocks[differs][1] if differs is not None else mine.line,
+            f"section {index} has '::: for' blocks for {_readers(our_blocks)} but section "
+            f"{index} of {english_display} has {_readers(their_blocks)}; write a block for "
+            "the same readers in the same order",
         )
 
 
@@ -955,16 +1059,30 @@ def _build_module(draft: _ModuleDraft, linker: _Linker) -> Module | None:
 
 
 def _check_language(draft: _ModuleDraft, report: CheckReport, out: _Collector) -> None:
-    """Reading grade and stigmatising words (English modules only: the rules are English)."""
-    grade = language.reading_grade(without_variant_markers(as_prose(draft.body)))
-    report.grades[draft.display] = grade
-    if grade > language.MAX_READING_GRADE:
-        out.report(
-            draft.display,
-            draft.body_line,
-            f"reading grade {grade:.1f} is above {language.MAX_READING_GRADE:g}; "
-            "use shorter sentences and common words",
-        )
+    """Readability and stigmatising words, by the rules of the module's language: English
+    (Flesch-Kincaid grade) or Spanish (INFLESZ); ``language.CHECKED_LANGUAGES``."""
+    prose = without_variant_markers(as_prose(draft.body))
+    if draft.lang == "es":
+        score = language.inflesz(prose)
+        report.inflesz[draft.display] = score
+        if score < language.MIN_INFLESZ:
+            out.report(
+                draft.display,
+                draft.body_line,
+                f"INFLESZ {score:.1f} ({language.inflesz_band(score)}) is below "
+                f"{language.MIN_INFLESZ:g} (bastante fácil); use shorter sentences and "
+                "shorter, common words",
+            )
+    else:
+        grade = language.reading_grade(prose)
+        report.grades[draft.display] = grade
+        if grade > language.MAX_READING_GRADE:
+            out.report(
+                draft.display,
+                draft.body_line,
+                f"reading grade {grade:.1f} is above {language.MAX_READING_GRADE:g}; "
+                "use shorter sentences and common words",
+            )
     texts: list[tuple[str, int]] = [(language.blank_link_targets(draft.body), draft.body_line)]
     for key in ("title", "summary"):
         if isinstance(draft.meta.get(key), str):
@@ -977,9 +1095,35 @@ def _check_language(draft: _ModuleDraft, report: CheckReport, out: _Collector) -
             texts.append((choice.text or "", choice.text_line))
             texts.append((choice.feedback or "", choice.feedback_line))
     for text, first_line in texts:
-        for hit in language.find_stigmatising_terms(language.blank_words_to_avoid(text)):
+        for hit in language.find_stigmatising_terms(
+            language.blank_words_to_avoid(text), draft.lang
+        ):
             line = first_line + text.count("\n", 0, hit.offset)
             out.report(draft.display, line, hit.message)
+
+
+def _check_translated_from(draft: _ModuleDraft, english: _ModuleDraft, out: _Collector) -> None:
+    """A translation names the English version it was made from (``translated_from``: the
+    English file's short version, the first 10 characters of its sha256). Missing, or not the
+    English file as it is now, is an error: CI fails whenever the English changes until the
+    translation is brought up to date (the site still loads it: it still lines up)."""
+    current = english.version[:10]
+    given = draft.meta.get("translated_from")
+    if given is None:
+        if "translated_from" not in draft.meta_lines:  # an unreadable value is reported already
+            out.report(
+                draft.display,
+                1,
+                f"say which English version this was translated from: translated_from: {current}",
+            )
+    elif str(given).strip() != current:
+        then = f"set translated_from: {current}"
+        out.report(
+            draft.display,
+            draft.meta_lines["translated_from"],
+            f"stale: the English changed since this translation (translated from {given}, "
+            f"now {current}); update the translation, then {then}",
+        )
 
 
 REVIEW_WARNING_DAYS = 30
@@ -1181,6 +1325,10 @@ def _analyse(
         if editorial and draft.lang == DEFAULT_LANG:
             _check_language(draft, report, out)
             _check_review(draft, today or dt.date.today(), out)
+        elif editorial and draft.english is not None:
+            _check_translated_from(draft, draft.english, out)
+            if draft.lang in language.CHECKED_LANGUAGES:
+                _check_language(draft, report, out)
 
     if editorial:
         unsigned = [

@@ -47,6 +47,8 @@ class CheckReport:
     problems: list[Problem] = field(default_factory=list)
     #: Reading grade of each English module, keyed by its display path.
     grades: dict[str, float] = field(default_factory=dict)
+    #: INFLESZ score (``language.inflesz``) of each Spanish translation, by display path.
+    inflesz: dict[str, float] = field(default_factory=dict)
     #: The no-reading guesser's score on each English module's check (``itemlint``).
     guesser: dict[str, object] = field(default_factory=dict)
     module_count: int = 0

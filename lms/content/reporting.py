@@ -5,6 +5,7 @@ Pure (no Flask, no printing) so its exact output is tested directly.
 
 from __future__ import annotations
 
+from .language import inflesz_band
 from .problems import CheckReport
 
 
@@ -13,7 +14,8 @@ def _plural(count: int, word: str) -> str:
 
 
 def format_report(report: CheckReport) -> list[str]:
-    """Lines to print: every problem as ``path:line: message``, each grade, then a summary.
+    """Lines to print: every problem as ``path:line: message``, each English module's
+    grade, each Spanish module's INFLESZ score and band, then a summary.
 
     Warnings read ``path:line: warning: message`` so editors still jump to the line.
     """
@@ -23,6 +25,8 @@ def format_report(report: CheckReport) -> list[str]:
         lines.append(f"{problem.path}:{problem.line}: {prefix}{problem.message}")
     for path, grade in sorted(report.grades.items()):
         lines.append(f"  grade {grade:4.1f}  {path}")
+    for path, score in sorted(report.inflesz.items()):
+        lines.append(f"  inflesz {score:5.1f}  {inflesz_band(score):14}  {path}")
     for path, score in sorted(report.guesser.items()):
         verdict = "PASSES" if score.passed else "fails"
         lines.append(
@@ -42,6 +46,13 @@ def format_report(report: CheckReport) -> list[str]:
         summary += (
             f"; a no-reading guesser passes {passed} of {len(report.guesser)} checks "
             f"(mean {mean:.0%})"
+        )
+    if report.inflesz:
+        scores = report.inflesz.values()
+        mean_score = sum(scores) / len(scores)
+        summary += (
+            f"; {_plural(len(scores), 'Spanish translation')}, average INFLESZ "
+            f"{mean_score:.1f} ({inflesz_band(mean_score)})"
         )
     lines.append(summary)
     return lines

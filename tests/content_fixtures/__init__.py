@@ -177,3 +177,138 @@ def line_of(text: str, needle: str, *, after: str | None = None) -> int:
         if number > start and needle in line:
             return number
     raise AssertionError(f"{needle!r} not found")
+
+
+# --- Spanish translations -------------------------------------------------------------------
+
+ES_BODY = """\
+Bienvenido. Esta lectura es corta.
+
+## Qué es un detonante
+
+Un detonante es algo que da ganas de consumir. Puede ser un lugar o una persona.
+Escriba un detonante que usted conoce.
+
+## Por qué importan
+
+Los detonantes llegan rápido. Un plan le ayuda a estar en calma.
+Hable de su plan con alguien de confianza.
+
+## Qué puede hacer
+
+Respire despacio. Llame a un amigo. Salga a caminar.
+Elija una cosa para probar esta semana.
+"""
+
+#: The same three sections in long, technical sentences: INFLESZ "muy difícil".
+ES_HARD_BODY = """\
+La presente lectura proporciona información especializada.
+
+## Qué es un detonante
+
+La identificación sistemática de los estímulos condicionados asociados al consumo \
+problemático constituye un componente fundamental de las intervenciones terapéuticas \
+individualizadas y de la prevención de recaídas en contextos ambulatorios intensivos.
+
+## Por qué importan
+
+La exposición prolongada a determinadas circunstancias ambientales, interpersonales o \
+emocionales incrementa considerablemente la probabilidad de experimentar manifestaciones \
+fisiológicas y psicológicas vinculadas con el deseo de consumir.
+
+## Qué puede hacer
+
+La implementación coordinada de estrategias cognitivo-conductuales, técnicas de regulación \
+emocional y mecanismos comunitarios de apoyo interpersonal favorece significativamente la \
+estabilización progresiva del funcionamiento familiar cotidiano.
+"""
+
+ES_QUIZ = """\
+quiz:
+  pass_mark: 0.8
+  questions:
+    - id: what-is-a-trigger
+      prompt: ¿Qué es un detonante?
+      type: single
+      choices:
+        - text: Algo que da ganas de consumir
+          feedback: Sí. Eso es un detonante.
+          correct: true
+        - text: Un tipo de medicina
+          feedback: No. Un detonante no es una medicina.
+    - id: triggers-are-normal
+      prompt: Todas las personas tienen detonantes.
+      type: true_false
+      choices:
+        - text: "Verdadero"
+          feedback: Correcto. Los detonantes son normales.
+          correct: true
+        - text: "Falso"
+          feedback: No del todo. Todos los tienen.
+    - id: ways-to-cope
+      prompt: ¿Qué puede ayudar? Elija todas las que apliquen.
+      type: multiple
+      choices:
+        - text: Respirar despacio
+          feedback: Sí, respirar despacio calma el cuerpo.
+          correct: true
+        - text: Llamar a un amigo
+          feedback: Sí, buscar apoyo ayuda.
+          correct: true
+        - text: Guardar el secreto
+          feedback: No, los secretos lo hacen más difícil.
+    - id: plan-helps
+      prompt: Un plan solo ayuda a quien nunca tiene detonantes.
+      type: true_false
+      choices:
+        - text: "Verdadero"
+          feedback: No del todo. Un plan ayuda a todos.
+        - text: "Falso"
+          feedback: Correcto. Un plan ayuda a todos.
+          correct: true
+    - id: who-to-tell
+      prompt: ¿Con quién puede hablar de su plan?
+      type: single
+      choices:
+        - text: Con alguien de confianza
+          feedback: Sí.
+          correct: true
+        - text: Con nadie, mejor callar
+          feedback: Hablar ayuda.
+"""
+
+ES_FRONT = """\
+---
+title: Entender los detonantes
+summary: Qué son los detonantes y qué hacer.
+audience: [family, patient]
+minutes: 10
+objectives:
+  - Decir qué es un detonante
+  - Nombrar dos detonantes
+  - Elegir una forma de sobrellevarlos
+sources:
+  - SAMHSA TIP 39
+reviewed: 2025-01-15
+"""
+
+
+def english_version(root: Path, english: str = "family/understanding-triggers.md") -> str:
+    """The short version a translation of ``english`` (under ``root``) must name."""
+    import hashlib
+
+    return hashlib.sha256((root / english).read_bytes()).hexdigest()[:10]
+
+
+def spanish_md(
+    translated_from: str | None,
+    *,
+    body: str = ES_BODY,
+    quiz: str | None = ES_QUIZ,
+    extra: str = "",
+) -> str:
+    """A Spanish translation of ``module_md()`` (same sections, ids and choices)."""
+    text = ES_FRONT + extra
+    if translated_from is not None:
+        text += f"translated_from: {translated_from}\n"
+    return text + (quiz or "") + "---\n" + body
