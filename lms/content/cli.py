@@ -17,7 +17,8 @@ courses_cli = AppGroup("courses", help="Work with the course library in courses/
 @courses_cli.command("check")
 @click.argument("directory", required=False, type=click.Path(path_type=Path))
 def check_command(directory: Path | None) -> None:
-    """Check every course and module; print path:line problems and reading grades.
+    """Check every course and module; print path:line problems, each English module's reading
+    grade and each Spanish translation's INFLESZ score and band.
 
     Exits 1 if there is any error, so CI fails; warnings are printed but pass.
     """
