@@ -114,10 +114,20 @@ def compiled(lang: str) -> bytes:
     return buffer.getvalue()
 
 
+def _tuple(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
 def mo_entries(data: bytes) -> dict:
-    """``{(msgid, context): msgstr}`` of a compiled catalogue, header left out, so two
-    ``.mo`` files compare by what they translate, not by their bytes."""
-    return {(m.id, m.context): m.string for m in read_mo(io.BytesIO(data)) if m.id and m.string}
+    """``{(msgid, context): msgstr}`` of a compiled catalogue and its plural rule (the rest of
+    the header left out), so two ``.mo`` files compare by what they translate, not by their
+    bytes (dates, Babel's version)."""
+    catalog = read_mo(io.BytesIO(data))
+    entries: dict = {
+        (_tuple(m.id), m.context): _tuple(m.string) for m in catalog if m.id and m.string
+    }
+    entries[("", "Plural-Forms")] = catalog.plural_forms
+    return entries
 
 
 def mo_is_fresh(lang: str) -> bool:
@@ -162,7 +172,7 @@ class Problems:
                 lines.append(f"{len(ids)} {title}:")
                 lines += [f"  {msgid!r}" for msgid in ids]
         if self.stale_mo:
-            lines.append(f"{mo_path(lang).relative_to(ROOT)} is not compiled from the .po")
+            lines.append(f"{_shown(mo_path(lang))} is not compiled from the .po")
         lines.append(f"Fix: {WORKFLOW}.")
         return "\n".join(lines)
 
@@ -205,6 +215,10 @@ def check(lang: str, code: Catalog | None = None) -> Problems:
     return problems
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def statistics(lang: str) -> str:
     """pybabel's line ("N of M messages (P%) translated"), plus fuzzy and empty counts."""
     messages = list(read_catalog(lang))[1:]
@@ -212,7 +226,7 @@ def statistics(lang: str) -> str:
     translated = sum(1 for m in messages if _complete(m) and not m.fuzzy)
     fuzzy = sum(1 for m in messages if m.fuzzy)
     percent = translated * 100 // total if total else 0
-    path = po_path(lang).relative_to(ROOT)
+    path = _shown(po_path(lang))
     return (
         f"{translated} of {total} messages ({percent}%) translated in {path}; "
         f"{fuzzy} fuzzy, {total - translated - fuzzy} empty"
@@ -223,7 +237,7 @@ def statistics(lang: str) -> str:
 def extract_command() -> None:
     """Extract the strings of the code and templates into lms/translations/messages.pot."""
     catalog = extract()
-    click.echo(f"{len(catalog)} strings in {POT.relative_to(ROOT)}")
+    click.echo(f"{len(catalog)} strings in {_shown(POT)}")
 
 
 @translate_cli.command("init")
@@ -231,7 +245,7 @@ def extract_command() -> None:
 def init_command(lang: str) -> None:
     """Start a catalogue for a new language (e.g. ``fr``)."""
     if po_path(lang).exists():
-        raise click.ClickException(f"{po_path(lang).relative_to(ROOT)} exists; use update")
+        raise click.ClickException(f"{_shown(po_path(lang))} exists; use update")
     extract()
     _pybabel("init", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", lang)
     POT.unlink()

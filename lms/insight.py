@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased, selectinload
 
@@ -711,16 +712,19 @@ def family_summary(patient_id: int, today: date | None = None) -> list[LearnerSu
     return [LearnerSummary(name, **tally) for name, tally in sorted(counts.items())]
 
 
+# The CSV export's column names, in the reader's language (lower case, words joined by "_":
+# a spreadsheet's names for its columns).
 REPORT_HEADER = (
-    "patient",
-    "learner",
-    "relationship",
-    "module",
-    "assigned",
-    "due",
-    "status",
-    "completed",
-    "best_score",
+    # TRANSLATORS: column names of the caseload CSV export: lower case, "_" between words.
+    _l("patient"),
+    _l("learner"),
+    _l("relationship"),
+    _l("module"),
+    _l("assigned"),
+    _l("due"),
+    _l("status"),
+    _l("completed"),
+    _l("best_score"),
 )
 
 

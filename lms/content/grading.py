@@ -26,6 +26,9 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
+
 from .model import Choice, Question, Quiz
 
 FIELD_PREFIX = "q-"
@@ -33,9 +36,10 @@ _EPSILON = 1e-9
 
 
 class AnswerError(ValueError):
-    """A submission that cannot be graded; ``message`` is safe to show to the learner."""
+    """A submission that cannot be graded; ``message`` is safe to show to the learner (a lazy
+    string: it reads in the learner's language when the page shows it)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message) -> None:
         super().__init__(message)
         self.message = message
 
@@ -179,14 +183,17 @@ def _ordering(question: Question, values: list[str], number: int) -> tuple[int, 
     valid = all(t.isascii() and t.isdigit() and int(t) < size for t in texts if t)
     if len(texts) != size or not valid:
         raise AnswerError(
-            f"Question {number} has an answer that is not one of its steps. "
-            "Please reload the page and answer again."
+            _l(
+                "Question %(number)s has an answer that is not one of its steps. "
+                "Please reload the page and answer again.",
+                number=number,
+            )
         )
     if "" in texts:
-        raise AnswerError(f"Question {number}: choose a step for every place.")
+        raise AnswerError(_l("Question %(number)s: choose a step for every place.", number=number))
     sequence = tuple(int(t) for t in texts)
     if len(set(sequence)) != size:
-        raise AnswerError(f"Question {number}: use each step once.")
+        raise AnswerError(_l("Question %(number)s: use each step once.", number=number))
     return sequence
 
 
@@ -204,8 +211,10 @@ def parse_answers(quiz: Quiz, form: Mapping[str, Iterable[str]]) -> dict[str, An
         question = by_id.get(question_id)
         if question is None:
             raise AnswerError(
-                "This answer sheet does not match the quiz (it has an unknown question). "
-                "Please reload the page and answer again."
+                _l(
+                    "This answer sheet does not match the quiz (it has an unknown question). "
+                    "Please reload the page and answer again."
+                )
             )
         number = quiz.questions.index(question) + 1
         if question.is_ordering:
@@ -220,17 +229,28 @@ def parse_answers(quiz: Quiz, form: Mapping[str, Iterable[str]]) -> dict[str, An
                 continue
             if not (text.isascii() and text.isdigit()) or int(text) >= len(question.choices):
                 raise AnswerError(
-                    f"Question {number} has an answer that is not one of its choices. "
-                    "Please reload the page and answer again."
+                    _l(
+                        "Question %(number)s has an answer that is not one of its choices. "
+                        "Please reload the page and answer again.",
+                        number=number,
+                    )
                 )
             chosen.add(int(text))
         if question.type != "multiple" and len(chosen) > 1:
-            raise AnswerError(f"Question {number} takes one answer only. Please pick one.")
+            raise AnswerError(
+                _l("Question %(number)s takes one answer only. Please pick one.", number=number)
+            )
         if chosen:
             answers[question.id] = frozenset(chosen)
     missing = [i for i, q in enumerate(quiz.questions, start=1) if q.id not in answers]
     if missing:
-        label = "question" if len(missing) == 1 else "questions"
         numbers = ", ".join(str(n) for n in missing)
-        raise AnswerError(f"Please answer every question. Unanswered: {label} {numbers}.")
+        raise AnswerError(
+            lazy_ngettext(
+                "Please answer every question. Unanswered: question %(numbers)s.",
+                "Please answer every question. Unanswered: questions %(numbers)s.",
+                len(missing),
+                numbers=numbers,
+            )
+        )
     return answers

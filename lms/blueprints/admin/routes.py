@@ -67,7 +67,7 @@ def _flash_form_errors(form) -> None:
             continue
         label = form[name].label.text if form[name].label.text else _("Choice")
         for message in messages:
-            flash(f"{label}: {message}", "error")
+            flash(_("%(label)s: %(message)s", label=label, message=message), "error")
 
 
 @bp.route("/")
@@ -241,7 +241,7 @@ def _clinician_choices(users: list[User], placeholder: str) -> list[SelectChoice
     for user in users:
         label = f"{user.display_name} ({user.email})"
         if not user.active:
-            label += " — " + _("deactivated")
+            label = _("%(name)s — deactivated", name=label)
         choices.append(SelectChoice(user.id, label))
     return choices
 

@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from lms import audit, security, uow
@@ -42,7 +43,7 @@ from lms.security import end_this_session, home_for, safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-GENERIC_FAILURE = "That email and password don't match our records. Check both and try again."
+GENERIC_FAILURE = _l("That email and password don't match our records. Check both and try again.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -98,7 +99,7 @@ def login():
                 step = "auth.mfa" if user.mfa_enabled else "auth.mfa_setup"
                 return redirect(url_for(step))
             return _finish_login(user, form.next.data, method="password")
-        form.password.errors.append(_(GENERIC_FAILURE))
+        form.password.errors.append(str(GENERIC_FAILURE))  # escaped like any text
     return render_template("auth/login.html", form=form)
 
 
