@@ -6,7 +6,6 @@ import sqlite3
 from pathlib import Path
 
 from flask import Flask, request, session
-from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -40,13 +39,13 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 
 def select_locale() -> str | None:
-    from flask import current_app, has_request_context
+    from flask import has_request_context
 
     if not has_request_context():
         return None  # commands and e-mails outside a request use the default
-    if current_user and current_user.is_authenticated and current_user.locale:
-        return current_user.locale
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
+    from lms.security import choose_locale
+
+    return choose_locale()  # the one rule: account, switch, invitation, browser
 
 
 def create_app(config: dict | None = None) -> Flask:

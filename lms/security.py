@@ -50,8 +50,12 @@ def _now() -> int:
 
 
 def start_session(user: User) -> None:
-    """A fresh session on login: nothing from before the login survives (no fixation)."""
+    """A fresh session on login: nothing from before the login survives (no fixation) but
+    the language chosen with the switch."""
+    language = session.get(LANGUAGE)
     session.clear()
+    if language is not None:
+        session[LANGUAGE] = language
     login_user(user)
     session.permanent = True
     now = _now()
@@ -65,8 +69,11 @@ def start_session(user: User) -> None:
 
 def begin_second_step(user: User, next_url: str) -> None:
     """The password was right; nobody is signed in until the code is too. Only ids and a
-    time are kept in the (signed) cookie."""
+    time are kept in the (signed) cookie, and the language of the pages so far (the switch's
+    choice, an invitation's)."""
+    kept = {key: session[key] for key in (LANGUAGE, INVITATION_LANGUAGE) if key in session}
     session.clear()
+    session.update(kept)
     session[PENDING_USER] = user.get_id()
     session[PENDING_AT] = _now()
     session[PENDING_NEXT] = next_url if is_safe_next(next_url) else ""
@@ -158,8 +165,12 @@ def end_all_sessions(user: User) -> None:
 
 
 def end_this_session() -> None:
+    """Sign out; only the language chosen with the switch stays (it names nobody)."""
+    language = session.get(LANGUAGE)
     logout_user()
     session.clear()
+    if language is not None:
+        session[LANGUAGE] = language
 
 
 def enforce_timeouts():
@@ -259,3 +270,91 @@ def home_for(user: User) -> str:
     if user.is_staff:
         return url_for("core.staff_home")
     return url_for("core.home")
+
+
+# --- the language of the pages ------------------------------------------------------------
+
+#: The language chosen with the switch on this device (``en``, ``es``): kept in the session
+#: across signing in and out. It says nothing about anyone.
+LANGUAGE = "lang"
+#: The language of the invitation opened on this device (chosen by the clinician), until
+#: someone signs in.
+INVITATION_LANGUAGE = "invitation_lang"
+#: Each language's name in its own words ("English", "Español"): never translated, so someone
+#: who cannot read the page still finds their own language.
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
+def supported_language(value: object) -> str | None:
+    """``value`` if it is one of the program's languages (``LANGUAGES``), else None."""
+    if isinstance(value, str) and value in current_app.config["LANGUAGES"]:
+        return value
+    return None
+
+
+def language_names() -> list[tuple[str, str]]:
+    """The program's languages (``LANGUAGES``), each with its name in its own words."""
+    return [(code, LANGUAGE_NAMES.get(code, code)) for code in current_app.config["LANGUAGES"]]
+
+
+def default_language() -> str:
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def choose_locale() -> str:
+    """The one rule for the language of a page: the signed-in person's account setting
+    (``User.locale``), else the choice made with the language switch, else the language of
+    the invitation being accepted (before sign-in), else the browser's ``Accept-Language``,
+    else the program's default."""
+    if current_user and current_user.is_authenticated:
+        if chosen := supported_language(current_user.locale):
+            return chosen
+    for key in (LANGUAGE, INVITATION_LANGUAGE):
+        if chosen := supported_language(session.get(key)):
+            return chosen
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or (
+        default_language()
+    )
+
+
+def _locale_changed() -> None:
+    """Make the rest of this request use the language just decided."""
+    from flask import g
+    from flask_babel import refresh
+
+    refresh()
+    g.pop("_lms_translations", None)  # lms._install_request_cached_gettext's cache
+
+
+def remember_language(lang: str) -> None:
+    """The person chose ``lang`` with the switch: this device keeps it, and a signed-in
+    person's account setting becomes it (audited like any change of their settings)."""
+    session[LANGUAGE] = lang
+    if current_user.is_authenticated and current_user.locale != lang:
+        from lms import audit
+
+        current_user.locale = lang
+        audit.record("account.preferences_changed", subject=current_user)
+    _locale_changed()
+
+
+def use_invitation_language(lang: str | None) -> None:
+    """The invitation page: its language (chosen by the clinician) comes before the
+    browser's, here and on the sign-in page after it."""
+    if supported_language(lang) and session.get(INVITATION_LANGUAGE) != lang:
+        session[INVITATION_LANGUAGE] = lang
+        _locale_changed()
+
+
+def language_choice() -> str | None:
+    """The language chosen with the switch on this device, if any."""
+    return supported_language(session.get(LANGUAGE))
+
+
+def language_return_address() -> str:
+    """Where the language switch brings the person back to: this page (without typed
+    text), or, for a page that only answers a POST, the home page."""
+    rule = request.url_rule
+    if request.method == "GET" or (rule is not None and "GET" in (rule.methods or ())):
+        return return_address()
+    return url_for("core.index")

@@ -71,6 +71,7 @@ RULES: dict[str, set[str] | str] = {
     "static": "public",
     "core.index": "public",
     "core.healthz": "public",
+    "core.set_language": "public",  # the language switch, on every page
     "auth.login": "public",
     "auth.forgot": "public",
     "auth.reset": "public",  # a signed, single-use link; an invalid one is a 400
@@ -156,6 +157,7 @@ NO_PATIENT_DATA = {
     "core.healthz",
     "core.home",
     "core.staff_home",
+    "core.set_language",
     "auth.login",
     "auth.forgot",
     "auth.reset",

@@ -17,7 +17,7 @@ from lms import clock
 from lms.extensions import db
 from lms.mail.wording import check_discreet, denied_words
 from lms.models import AuditEvent, FamilyLink, Invitation, Patient, User
-from tests.forms import form_data, parse_page
+from tests.forms import form_data, form_posting_to
 from tests.helpers import (
     app_context,
     login,
@@ -480,7 +480,7 @@ def test_the_accept_form_starts_filled_in(app, client, clinician, patient):
     path = shown_link(text_of(client.get(page_url)))
     visitor = app.test_client()
     page = text_of(visitor.get(path))
-    form = parse_page(path, page).forms[0]
+    form = form_posting_to(page, path, path)
     assert form.fields["email"].values == ["pat@example.org"]
     assert form.fields["display_name"].values == ["Pat Parent"]
     assert re.search(r'<input[^>]*id="email"[^>]*readonly', page)
@@ -515,7 +515,7 @@ def test_a_patient_invitation_uses_patient_wording(app, client, clinician, patie
     page = text_of(app.test_client().get(path))
     assert "invited you to see your readings" in page
     assert "for families" not in page
-    form = parse_page(path, page).forms[0]
+    form = form_posting_to(page, path, path)
     assert form.fields["email"].values == ["sam@example.org"]
     assert form.fields["display_name"].values == [""]
 

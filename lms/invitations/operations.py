@@ -40,11 +40,27 @@ class NewInvitation:
     token: str | None
 
 
+def invitation_language(locale: str | None) -> str:
+    """The language an invitation is written in: the clinician's choice if the program has
+    it, else the program's default (``BABEL_DEFAULT_LOCALE``)."""
+    from flask import current_app
+
+    if locale and locale in current_app.config["LANGUAGES"]:
+        return locale
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
 def invite(
-    clinician: User, patient: Patient, link: FamilyLink, *, submit_token: str | None = None
+    clinician: User,
+    patient: Patient,
+    link: FamilyLink,
+    *,
+    submit_token: str | None = None,
+    locale: str | None = None,
 ) -> NewInvitation:
-    """A single-use link for this family member's email, valid for 7 days, emailed too. The
-    same form sent twice at once makes one invitation and one email."""
+    """A single-use link for this family member's email, valid for 7 days, emailed too, in
+    the language the clinician chose (``locale``; else the program's). The same form sent
+    twice at once makes one invitation and one email."""
     if link.patient_id != patient.id:
         raise Problem(_l("That family member is not linked to this patient."))
     if link.state == LinkState.ACTIVE:
@@ -67,7 +83,9 @@ def invite(
         )
     ):
         old.revoked_at = now  # only the newest link works
-    new = _new_invitation(clinician, patient, email=link.email, role=Role.FAMILY, link=link)
+    new = _new_invitation(
+        clinician, patient, email=link.email, role=Role.FAMILY, link=link, locale=locale
+    )
     return _queue_and_send(new, once)
 
 
@@ -82,7 +100,13 @@ def _queue_and_send(new: NewInvitation, once: submissions.Claim) -> NewInvitatio
 
 
 def _new_invitation(
-    clinician: User, patient: Patient, *, email: str, role: str, link: FamilyLink | None
+    clinician: User,
+    patient: Patient,
+    *,
+    email: str,
+    role: str,
+    link: FamilyLink | None,
+    locale: str | None = None,
 ) -> NewInvitation:
     """Create the invitation row (token stored hashed) and its audit row; caller commits."""
     now = clock.utcnow()
@@ -96,6 +120,7 @@ def _new_invitation(
         created_by_id=clinician.id,
         created_at=now,
         expires_at=now + timedelta(days=INVITATION_DAYS),
+        locale=invitation_language(locale),
     )
     db.session.add(invitation)
     db.session.flush()
@@ -154,9 +179,17 @@ def check_invitation_usable(invitation: Invitation) -> None:
 
 
 def accept_invitation(
-    token: str, *, email: str, display_name: str, password: str | None, existing: User | None
+    token: str,
+    *,
+    email: str,
+    display_name: str,
+    password: str | None,
+    existing: User | None,
+    locale: str | None = None,
 ) -> User:
-    """Create (or link) the family member's account and use up the invitation."""
+    """Create (or link) the family member's account and use up the invitation. A new
+    account's language is ``locale`` (the one the person chose on the way, if any), else the
+    invitation's; an existing account keeps its own."""
     invitation = find_invitation(token)
     check_invitation_usable(invitation)
     if normalize_email(email) != invitation.email:
@@ -173,6 +206,7 @@ def accept_invitation(
             role=invitation.role,
             password=password,
         )
+        user.locale = invitation_language(locale or invitation.locale)
     else:
         if existing.role != invitation.role:
             raise InvitationProblem(
@@ -198,10 +232,16 @@ def accept_invitation(
 
 
 def create_patient_login(
-    clinician: User, patient: Patient, email: str, *, submit_token: str | None = None
+    clinician: User,
+    patient: Patient,
+    email: str,
+    *,
+    submit_token: str | None = None,
+    locale: str | None = None,
 ) -> NewInvitation:
-    """Invite the patient to their own login (role patient). The same form sent twice at
-    once makes one invitation and one email."""
+    """Invite the patient to their own login (role patient), in the language the clinician
+    chose (``locale``; else the program's). The same form sent twice at once makes one
+    invitation and one email."""
     once = submissions.claim(clinician, submit_token, "invite.patient")
     if once.earlier and (earlier := db.session.get(Invitation, once.result or 0)) is not None:
         return NewInvitation(earlier, token=None)
@@ -216,7 +256,12 @@ def create_patient_login(
     ):
         old.revoked_at = now  # only the newest link works
     new = _new_invitation(
-        clinician, patient, email=normalize_email(email), role=Role.PATIENT, link=None
+        clinician,
+        patient,
+        email=normalize_email(email),
+        role=Role.PATIENT,
+        link=None,
+        locale=locale,
     )
     return _queue_and_send(new, once)
 

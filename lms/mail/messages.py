@@ -52,9 +52,11 @@ class Rendered:
 
 
 def render(kind: str, subject: str, preheader: str, **context) -> Rendered:
-    """Render a message's bodies (no request needed: context processors are not used)."""
+    """Render a message's bodies (no request needed: context processors are not used), in
+    the language of the ``force_locale`` around the call: the HTML says which (``lang``)."""
     env = current_app.jinja_env
     context = {
+        "lang": str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
         "subject": subject,
         "preheader": preheader,
         "program_name": current_app.config["PROGRAM_NAME"],
@@ -66,8 +68,27 @@ def render(kind: str, subject: str, preheader: str, **context) -> Rendered:
     return Rendered(subject, text.strip() + "\n", html)
 
 
+def recipient_locale(user: User | None = None, invitation: Invitation | None = None) -> str:
+    """The one rule for an email's language, subject and body: the recipient's account
+    setting (``User.locale``), else the language of their invitation (the one being sent,
+    or the one they joined by), else the program's default."""
+    languages = current_app.config["LANGUAGES"]
+    if user is not None and user.locale in languages:
+        return user.locale
+    if invitation is None and user is not None:
+        invitation = db.session.scalars(
+            select(Invitation)
+            .where(Invitation.used_by_id == user.id, Invitation.locale.is_not(None))
+            .order_by(Invitation.id.desc())
+            .limit(1)
+        ).first()
+    if invitation is not None and invitation.locale in languages:
+        return invitation.locale
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
 def _locale(user: User | None) -> str:
-    return (user.locale if user is not None else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return recipient_locale(user)
 
 
 # --- invitations -------------------------------------------------------------------------
@@ -102,7 +123,7 @@ def queue_invitation(invitation: Invitation, token: str) -> int | None:
     who sent it and the care team; the subject names nobody."""
     url = external_url("invite.accept", token=token)
     inviter, team = _inviters(invitation)
-    with force_locale(_locale(None)):
+    with force_locale(recipient_locale(invitation=invitation)):
         subject = _("You're invited to set up your account")
         message = render(
             "invitation",

@@ -238,6 +238,9 @@ class Invitation(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The language the clinician chose for it ("en", "es"): its email, its page and the new
+    # account's language. None on invitations made before it was asked: the default's.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
 
 class Assignment(db.Model):

@@ -20,6 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.forms import BaseForm, DateField, OnceForm
 from lms.models import Relationship
+from lms.security import default_language, language_names
 
 RELATIONSHIP_LABELS = {
     Relationship.PARENT: _l("Parent"),
@@ -119,7 +120,25 @@ class ConsentForm(OnceForm):
     submit = SubmitField(_l("Record consent"))
 
 
-class InviteForm(OnceForm):
+def _invitation_languages() -> list[SelectChoice]:
+    # Each language named in its own words, marked as such (``lang``) for screen readers.
+    return [SelectChoice(code, name, render_kw={"lang": code}) for code, name in language_names()]
+
+
+class InvitationLanguage:
+    """The language of an invitation's email and page, and of the new account (mixed into
+    both invitation forms); the program's default unless the clinician chooses another."""
+
+    locale = SelectField(
+        _l("Language of the invitation"),
+        choices=_invitation_languages,
+        default=default_language,
+        description=_l("The email and the invitation page are in this language."),
+        validate_choice=True,
+    )
+
+
+class InviteForm(InvitationLanguage, OnceForm):
     family_link = SelectField(_l("Family member to invite"), coerce=str)
     submit = SubmitField(_l("Create invitation link"))
 
@@ -152,7 +171,7 @@ class DischargeForm(BaseForm):
     submit = SubmitField(_l("Discharge patient"))
 
 
-class PatientLoginForm(OnceForm):
+class PatientLoginForm(InvitationLanguage, OnceForm):
     email = EmailField(_l("Patient's email"), validators=[DataRequired(), Email(), Length(max=254)])
     submit = SubmitField(_l("Create patient invitation link"))
 

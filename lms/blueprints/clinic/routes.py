@@ -384,7 +384,13 @@ def invite(patient_id: str):
     if form.validate_on_submit():
         link = _link_of(patient, form.family_link.data)
         try:
-            new = invitation_ops.invite(_me(), patient, link, submit_token=form.submit_token.data)
+            new = invitation_ops.invite(
+                _me(),
+                patient,
+                link,
+                submit_token=form.submit_token.data,
+                locale=form.locale.data,
+            )
         except Problem as exc:
             form.family_link.errors = [str(exc)]
         else:
@@ -456,7 +462,11 @@ def patient_login(patient_id: str):
         flash(_("Enter a valid email address for the patient."), "error")
         return redirect(url_for("clinic.patient", patient_id=patient.id))
     new = invitation_ops.create_patient_login(
-        _me(), patient, form.email.data, submit_token=form.submit_token.data
+        _me(),
+        patient,
+        form.email.data,
+        submit_token=form.submit_token.data,
+        locale=form.locale.data,
     )
     return _show_invitation(patient, new)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
+from lms import security
 from lms.extensions import db
 
 bp = Blueprint("core", __name__)
@@ -48,3 +50,27 @@ def staff_home():
     if not current_user.is_staff:
         abort(404)
     return redirect(url_for("clinic.caseload"))
+
+
+@bp.app_context_processor
+def language_switch():
+    """What the language switch on every page needs: the other languages, and this page's
+    address to come back to."""
+    return {
+        "switch_languages": security.language_names,
+        "switch_back_to": security.language_return_address,
+    }
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    """Public (CSRF-checked): the language switch. Keeps the choice on this device and, for
+    a signed-in person, in their account; then back to the page it was used on (a local
+    path only, else the front door)."""
+    back = security.safe_next(request.form.get("back"), url_for("core.index"))
+    chosen = security.supported_language(request.form.get("lang"))
+    if chosen is None:
+        flash(_("That language is not available here. Nothing was changed."), "error")
+        return redirect(back)
+    security.remember_language(chosen)
+    return redirect(back)

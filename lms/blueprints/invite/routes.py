@@ -14,7 +14,7 @@ from lms.forms import PASSWORD_HINT, BaseForm, StrongPassword
 from lms.invitations import operations as invitation_ops
 from lms.models import Role, User
 from lms.problems import InvitationProblem
-from lms.security import start_session
+from lms.security import language_choice, start_session, use_invitation_language
 
 bp = Blueprint("invite", __name__, url_prefix="/invite")
 
@@ -52,12 +52,15 @@ class JoinForm(BaseForm):
 @bp.route("/<token>", methods=["GET", "POST"])
 @limiter.limit("30 per 10 minutes", methods=["POST"])
 def accept(token: str):
-    """Public. Reuse, expiry or another email each get a clear message; nothing else leaks."""
+    """Public. Reuse, expiry or another email each get a clear message; nothing else leaks.
+    The page is in the invitation's language (the clinician's choice) unless the person
+    chose another; a new account starts in the language they saw."""
     try:
         invitation = invitation_ops.find_invitation(token)
         invitation_ops.check_invitation_usable(invitation)
     except InvitationProblem as exc:
         return render_template("invite/problem.html", message=str(exc)), 410
+    use_invitation_language(invitation.locale)
     existing = db.session.scalars(User.by_email(invitation.email)).first()
     if existing is not None:
         # Someone who already has an account joins by signing in as themselves.
@@ -94,6 +97,7 @@ def accept(token: str):
                 display_name=form.display_name.data,
                 password=form.password.data,
                 existing=None,
+                locale=language_choice(),
             )
         except InvitationProblem as exc:
             form.email.errors = [*form.email.errors, str(exc)]
