@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import wraps
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -351,10 +351,30 @@ def language_choice() -> str | None:
     return supported_language(session.get(LANGUAGE))
 
 
-def language_return_address() -> str:
-    """Where the language switch brings the person back to: this page (without typed
-    text), or, for a page that only answers a POST, the home page."""
+def language_return_path() -> str:
+    """The path the language switch brings the person back to: this page's, or, for a page
+    that only answers a POST, the front door. Only the path: nothing typed into the address
+    (a search, a filter) is written into the page."""
     rule = request.url_rule
     if request.method == "GET" or (rule is not None and "GET" in (rule.methods or ())):
-        return return_address()
+        return request.path
     return url_for("core.index")
+
+
+def language_back(path: object) -> str:
+    """Where the switch returns: the page it was used on — as the browser's same-site
+    ``Referer`` names it, when that is the same path (so ``?section=`` is kept), without typed
+    text — else the path the form carried; a local path only, else the front door."""
+    if not isinstance(path, str) or not is_safe_next(path):
+        return url_for("core.index")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path == path and referrer.query:
+        kept = [
+            (k, v)
+            for k, v in parse_qsl(referrer.query, keep_blank_values=True)
+            if k not in FREE_TEXT_PARAMS
+        ]
+        target = path + (("?" + urlencode(kept)) if kept else "")
+        if is_safe_next(target):
+            return target
+    return path

@@ -253,12 +253,34 @@ def test_the_switch_goes_back_only_to_this_site(client):
         assert response.headers["Location"] == "/", bad
 
 
-def test_the_switch_keeps_typed_text_out_of_the_return_address(app, client):
+def test_the_switch_returns_to_the_same_address_without_typed_text(app, client):
     clinician = make_user("clinician")
     login(client, clinician.email)
+    # Only the path is written into the page: nothing typed in the address is echoed.
     html, form = switch_form(client.get("/clinic/?q=Sam+Example&page=1"), "/clinic/")
-    assert form.fields["back"].values == ["/clinic/?page=1"]
-    assert "Sam" not in form.fields["back"].values[0]
+    assert form.fields["back"].values == ["/clinic/"]
+    assert "Sam" not in html.split('name="back"')[1].split(">")[0]
+    data = form_data(client, "/clinic/", "/language", lang="en")
+
+    def back_with(referrer: str | None) -> str:
+        headers = {"Referer": referrer} if referrer else {}
+        return client.post("/language", data=data, headers=headers).headers["Location"]
+
+    # The browser's same-site Referer gives the rest of the address, without the search.
+    assert back_with("http://localhost/clinic/?q=Sam+Example&page=1") == "/clinic/?page=1"
+    assert back_with("http://localhost/clinic/?q=Sam") == "/clinic/"
+    # Another site's, or another page's, address is not followed: the form's path is.
+    assert back_with("https://evil.example/clinic/?page=1") == "/clinic/"
+    assert back_with("http://localhost/learn/?x=1") == "/clinic/"
+    assert back_with(None) == "/clinic/"
+
+
+def test_a_reader_comes_back_to_the_section_they_were_reading(app, client, reader):
+    page = "/learn/modules/no-check?section=second-part"
+    data = form_data(client, page, "/language", lang="en")
+    assert data["back"] == "/learn/modules/no-check"
+    response = client.post("/language", data=data, headers={"Referer": "http://localhost" + page})
+    assert response.headers["Location"] == page
 
 
 def test_a_language_that_is_not_offered_changes_nothing_and_says_so(app, client):

@@ -58,7 +58,7 @@ def language_switch():
     address to come back to."""
     return {
         "switch_languages": security.language_names,
-        "switch_back_to": security.language_return_address,
+        "switch_back_to": security.language_return_path,
     }
 
 
@@ -67,7 +67,7 @@ def set_language():
     """Public (CSRF-checked): the language switch. Keeps the choice on this device and, for
     a signed-in person, in their account; then back to the page it was used on (a local
     path only, else the front door)."""
-    back = security.safe_next(request.form.get("back"), url_for("core.index"))
+    back = security.language_back(request.form.get("back"))
     chosen = security.supported_language(request.form.get("lang"))
     if chosen is None:
         flash(_("That language is not available here. Nothing was changed."), "error")
