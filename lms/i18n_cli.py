@@ -13,6 +13,7 @@ the catalogue, translated, not fuzzy, with the same placeholders.
 from __future__ import annotations
 
 import io
+import os
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -49,6 +50,14 @@ def _pybabel(*args: str) -> None:
         raise click.ClickException(f"pybabel {args[0]} failed")
 
 
+def _searched(dirpath: str) -> bool:
+    """Every folder but hidden ones and caches. Babel's default also skips folders whose name
+    starts with "_", which left out ``templates/_macros`` and ``templates/_partials`` (as
+    ``pybabel extract`` does unless given ``--ignore-dirs '.*' --ignore-dirs __pycache__``)."""
+    name = os.path.basename(dirpath)
+    return not name.startswith(".") and name not in ("__pycache__", "node_modules")
+
+
 def extract(pot: Path = POT) -> Catalog:
     """Extract every string of the code and templates (``babel.cfg``) into ``pot``, as
     ``pybabel extract -F babel.cfg -k _l ... -o messages.pot .`` run at the repository's
@@ -58,7 +67,12 @@ def extract(pot: Path = POT) -> Catalog:
     keywords = {**DEFAULT_KEYWORDS, **parse_keywords(KEYWORDS)}
     catalog = Catalog(project=PROJECT, charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
-        ROOT, method_map, options_map, keywords=keywords, comment_tags=("TRANSLATORS:",)
+        ROOT,
+        method_map,
+        options_map,
+        keywords=keywords,
+        comment_tags=("TRANSLATORS:",),
+        directory_filter=_searched,
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     pot.parent.mkdir(parents=True, exist_ok=True)
