@@ -240,3 +240,32 @@ def test_a_stale_or_unversioned_translation_still_loads(root: Path) -> None:
         spanish = load_library(root).module("understanding-triggers", "es")
         assert spanish.lang == "es" and spanish.title == "Entender los detonantes"
         assert check_library(root).errors
+
+
+def test_course_and_path_titles_in_spanish(root: Path) -> None:
+    text = (root / "family/course.yml").read_text()
+    text = text.replace(
+        "summary: A short course.\n",
+        "summary: A short course.\ntitle_es: Detonantes\nsummary_es: Un curso corto.\n",
+    ).replace(
+        "    summary: Start here.\n",
+        "    summary: Start here.\n    title_es: Semana 1\n    summary_es: Empiece aquí.\n",
+    )
+    write_tree(root, {"family/course.yml": text})
+    library = load_library(root)
+    course = library.course("family")
+    assert course.title_in("es") == "Detonantes" and course.summary_in("es") == "Un curso corto."
+    assert course.title_in("en") == "Triggers"  # English, and any language not given
+    path = library.path("family-week-1")
+    assert path.title_in("es") == "Semana 1" and path.title_in("en") == "Family week 1"
+
+
+def test_a_course_title_in_spanish_needs_its_summary(root: Path) -> None:
+    text = (root / "family/course.yml").read_text()
+    text = text.replace("summary: A short course.\n", "summary: A short course.\ntitle_es: Solo\n")
+    write_tree(root, {"family/course.yml": text})
+    problems = [str(p) for p in check_library(root).problems]
+    assert (
+        f"courses/family/course.yml:{line_of(text, 'title_es')}: "
+        "a course with 'title_es' needs 'summary_es' too"
+    ) in problems

@@ -55,7 +55,9 @@ SECTIONS_RANGE = (3, 7)
 MIN_QUESTIONS = 5
 
 COURSE_REQUIRED = ("title", "summary", "audience", "modules")
-COURSE_OPTIONAL = ("paths",)
+COURSE_OPTIONAL = ("paths", "title_es", "summary_es")
+#: A course's or path's title and summary in another language (``title_es``, ``summary_es``).
+TRANSLATED_LANGS = ("es",)
 PATH_KEYS = ("slug", "title", "summary", "modules")
 FRONT_MATTER_REQUIRED = (
     "title",
@@ -167,6 +169,8 @@ class _CourseDraft:
     audience: list[str] | None = None
     modules: list[tuple[str, int]] = field(default_factory=list)
     paths: list[tuple[str, str, str, list[tuple[str, int]], int]] = field(default_factory=list)
+    translated: list[tuple[str, str, str]] = field(default_factory=list)
+    path_translated: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
 
 
 class _Collector:
@@ -208,6 +212,7 @@ def _read_course(folder: Path, display: str, out: _Collector) -> _CourseDraft:
         course.title = src.text(entries["title"][1], "'title'")
     if "summary" in entries:
         course.summary = src.text(entries["summary"][1], "'summary'")
+    course.translated = _translations(src, entries, "course")
     if "audience" in entries:
         course.audience = src.choice_list(entries["audience"][1], "audience", AUDIENCES)
     if "modules" in entries:
@@ -220,7 +225,9 @@ def _read_course(folder: Path, display: str, out: _Collector) -> _CourseDraft:
     if "paths" in entries:
         items = src.sequence(entries["paths"][1], "'paths'") or []
         for item in items:
-            path_entries = src.mapping(item, "a path", required=PATH_KEYS)
+            path_entries = src.mapping(
+                item, "a path", required=PATH_KEYS, optional=("title_es", "summary_es")
+            )
             if not path_entries or any(key not in path_entries for key in PATH_KEYS):
                 continue
             slug_node = path_entries["slug"][1]
@@ -232,7 +239,27 @@ def _read_course(folder: Path, display: str, out: _Collector) -> _CourseDraft:
                 src.error(slug_node, f"path slug '{slug}' must be lowercase words and hyphens")
             elif slug and title and summary:
                 course.paths.append((slug, title, summary, modules, src.line(slug_node)))
+                course.path_translated[slug] = _translations(src, path_entries, "path")
     return course
+
+
+def _translations(src: Source, entries, what: str) -> list[tuple[str, str, str]]:
+    """``title_es`` and ``summary_es`` (both, or neither) of a course or a path."""
+    found = []
+    for lang in TRANSLATED_LANGS:
+        keys = (f"title_{lang}", f"summary_{lang}")
+        given = [key for key in keys if key in entries]
+        if not given:
+            continue
+        if len(given) == 1:
+            missing = keys[1] if given[0] == keys[0] else keys[0]
+            src.error(entries[given[0]][0], f"a {what} with '{given[0]}' needs '{missing}' too")
+            continue
+        title = src.text(entries[keys[0]][1], f"'{keys[0]}'")
+        summary = src.text(entries[keys[1]][1], f"'{keys[1]}'")
+        if title and summary:
+            found.append((lang, title, summary))
+    return found
 
 
 def _slug_list(src: Source, node: Node, what: str) -> list[tuple[str, int]]:
@@ -1360,11 +1387,18 @@ def _analyse(
                 summary=c.summary or "",
                 audience=tuple(c.audience or ()),  # type: ignore[arg-type]
                 module_slugs=tuple(slug for slug, _ in c.modules),
+                translated=tuple(c.translated),
             )
             for c in courses
         ),
         paths=tuple(
-            LearningPath(slug, title, summary, tuple(s for s, _ in modules))
+            LearningPath(
+                slug,
+                title,
+                summary,
+                tuple(s for s, _ in modules),
+                translated=tuple(c.path_translated.get(slug, ())),
+            )
             for c in courses
             for slug, title, summary, modules, _line in c.paths
         ),

@@ -237,6 +237,14 @@ class Course:
     summary: str
     audience: tuple[Audience, ...]
     module_slugs: tuple[str, ...]
+    #: (language, title, summary) for each translation given in course.yml (``title_es`` …).
+    translated: tuple[tuple[str, str, str], ...] = ()
+
+    def title_in(self, lang: str) -> str:
+        return _translated(self, lang, 1, self.title)
+
+    def summary_in(self, lang: str) -> str:
+        return _translated(self, lang, 2, self.summary)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +255,21 @@ class LearningPath:
     title: str
     summary: str
     module_slugs: tuple[str, ...]
+    translated: tuple[tuple[str, str, str], ...] = ()
+
+    def title_in(self, lang: str) -> str:
+        return _translated(self, lang, 1, self.title)
+
+    def summary_in(self, lang: str) -> str:
+        return _translated(self, lang, 2, self.summary)
+
+
+def _translated(item: Course | LearningPath, lang: str, index: int, english: str) -> str:
+    """A course's or path's title or summary in ``lang`` when course.yml gives one."""
+    for entry in item.translated:
+        if entry[0] == lang:
+            return entry[index]
+    return english
 
 
 @dataclass(frozen=True, eq=False)

@@ -206,7 +206,7 @@ def _paths(items: list[Item], library: Library, lang: str) -> tuple[list[PathPla
         plans.append(
             PathPlan(
                 slug=slug,
-                title=path.title if path else slug,
+                title=path.title_in(lang) if path else slug,
                 patient_name=group[0].row.assignment.patient.display_name,
                 items=tuple(group),
                 weeks=_weeks(group),
