@@ -267,8 +267,7 @@ def test_translated_strings_reach_the_reader(app):
         for m in list(catalog)[1:]
         if isinstance(m.id, str) and m.string and not m.fuzzy and not m.python_format
     ]
-    if not done:
-        pytest.skip("nothing is translated yet")
+    assert len(done) > 100, "the Spanish catalogue should be translated"
     with app.test_request_context(), force_locale("es"):
         for message in done[:50]:
             assert gettext(message.id) == message.string

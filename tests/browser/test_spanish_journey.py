@@ -24,7 +24,6 @@ from tests.browser import support
 pytestmark = support.requires_browser
 
 SPANISH_SLUG = "what-is-iop"
-SPANISH_FILE = support.ROOT / "courses" / "family-foundations" / f"{SPANISH_SLUG}.es.md"
 
 
 def spanish_family_member(server) -> str:
@@ -104,10 +103,6 @@ def signed_in_in_spanish(new_page, server, viewport: str):
     return page
 
 
-@pytest.mark.skipif(
-    not SPANISH_FILE.exists(),
-    reason=f"no Spanish module to read yet: {SPANISH_FILE.relative_to(support.ROOT)} is missing",
-)
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 def test_a_spanish_speaking_family_member_reads_and_passes_in_spanish(new_page, server, viewport):
     module = reading(server, SPANISH_SLUG, "es")
