@@ -7,6 +7,7 @@ import html
 import re
 
 from flask import has_app_context
+from sqlalchemy import event
 
 from lms.accounts.passwords import hash_password
 from lms.extensions import db
@@ -402,3 +403,20 @@ def make_invited_link(
     if consent:
         give_consent(patient_id, link_id)
     return link_id
+
+
+def count_queries(app, client, path: str) -> int:
+    """How many SQL statements one GET of ``path`` runs (it must answer 200)."""
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(statements)

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from lms import clock
 from lms.extensions import db
 from lms.models import AuditEvent, CareTeamMember, Patient, User
-from tests.helpers import csrf_token, login, make_user, post_form, text_of
+from tests.helpers import count_queries, csrf_token, login, make_user, post_form, text_of
 
 STRONG = "lantern orchard velvet thunder 77"
 
@@ -698,22 +698,6 @@ def test_audit_pagination(app, as_admin):
     assert "n=100" in third and "n=119" in third and "n=099" not in third
     beyond = text_of(as_admin.get("/admin/audit?action=zz.page&page=9"))
     assert table_rows(beyond) == 0
-
-
-def count_queries(app, client, path: str) -> int:
-    with app.app_context():
-        engine = db.engine
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
 
 
 def test_audit_page_query_count_does_not_grow_with_rows(app, as_admin):

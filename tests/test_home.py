@@ -15,6 +15,7 @@ from lms.extensions import db
 from lms.models import Assignment, ModuleProgress, User
 from tests.helpers import (
     app_context,
+    count_queries,
     login,
     make_family,
     make_patient,
@@ -241,8 +242,6 @@ def test_time_zone_is_a_setting_on_the_account_page(app):
 
 
 def test_home_page_makes_the_same_number_of_queries_for_more_readings(app):
-    from tests.test_insight import queries_for
-
     counts = []
     for families in (1, 3):
         learner = make_user("family")
@@ -253,7 +252,7 @@ def test_home_page_makes_the_same_number_of_queries_for_more_readings(app):
             give_path(patient, learner)
         client = signed_in(app, learner)
         read_all(client)
-        counts.append(queries_for(app, client, "/learn/"))
+        counts.append(count_queries(app, client, "/learn/"))
     assert counts[0] == counts[1], counts
 
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event
 
 from lms import clock
 from lms.content import load_library
 from lms.extensions import db
 from lms.learning import catalogue
 from lms.models import ModuleProgress
-from tests.helpers import NO_CHECK, login, make_user, text_of, write_course
+from tests.helpers import NO_CHECK, count_queries, login, make_user, text_of, write_course
 
 CARD_RE = re.compile(r'class="reading-title"><a href="/learn/modules/([^"]+)"')
 
@@ -243,22 +242,6 @@ def test_search_text_is_built_once_per_library(app, client, learner, monkeypatch
     client.get("/learn/library?q=sponsor")
     client.get("/learn/library?q=cafe")
     assert len(calls) == built + 2  # only the two new queries were folded
-
-
-def count_queries(app, client, path: str) -> int:
-    with app.app_context():
-        engine = db.engine
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
 
 
 def test_library_query_count_does_not_grow_with_modules(app, client, learner, tmp_path):
