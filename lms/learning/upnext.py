@@ -14,7 +14,6 @@ Order of "Up next", first that exists:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -111,6 +110,7 @@ class Home:
     own: tuple[tuple[Module, ModuleProgress], ...]  # started on their own, not finished
     starters: tuple[Module, ...]  # offered when nothing is assigned or started
     items: tuple[Item, ...] = field(default=())
+    queue: tuple[Item, ...] = field(default=())  # open readings, in "Up next" order
 
     @property
     def done_count(self) -> int:
@@ -228,33 +228,37 @@ def starter_readings(library: Library, role: str, lang: str) -> tuple[Module, ..
     return ()
 
 
+def _first_up(queue, own, skip: str | None = None) -> UpNext | None:
+    """The first open reading from the care team, else the latest started on their own."""
+    first = next((i for i in queue if i.module is not None and i.slug != skip), None)
+    if first is not None:
+        return UpNext(first.module, first, first.row.progress)
+    mine = next(((m, row) for m, row in own if m.slug != skip), None)
+    return UpNext(mine[0], None, mine[1]) if mine else None
+
+
 def home_for(user: User, lang: str, today: date) -> Home:
     """Everything the learner's home page shows, decided here (the template only displays)."""
     library = get_library()
     progress = learning.progress_by_slug(user.id)
     items = _items(user, library, lang, today, progress)
-    open_items = sorted((i for i in items if i.row.is_open), key=_order_key(library))
+    queue = sorted((i for i in items if i.row.is_open), key=_order_key(library))
     assigned = {i.slug for i in items}
     own = []
     for slug, row in sorted(progress.items(), key=lambda kv: kv[1].last_activity_at, reverse=True):
         module = library.module(slug, lang)
         if module is not None and row.completed_at is None and slug not in assigned:
             own.append((module, row))
-    up_next = None
-    first = next((i for i in open_items if i.module is not None), None)
-    if first is not None:
-        up_next = UpNext(first.module, first, first.row.progress)
-    elif own:
-        up_next = UpNext(own[0][0], None, own[0][1])
     paths, singles = _paths(items, library, lang)
     starters = () if items or own else starter_readings(library, user.role, lang)
     return Home(
-        up_next=up_next,
+        up_next=_first_up(queue, own),
         paths=tuple(paths),
         singles=tuple(singles),
         own=tuple(own),
         starters=starters,
         items=tuple(items),
+        queue=tuple(queue),
     )
 
 
@@ -265,15 +269,5 @@ def next_after(user: User, slug: str, lang: str | None = None, today: date | Non
 
     lang = lang or str(get_locale() or "en")
     home = home_for(user, lang, today or clock.today())
-    if home.up_next is not None and home.up_next.module.slug != slug:
-        return home.up_next.module
-    library = get_library()
-    candidates: Iterable[Item] = sorted(
-        (i for i in home.items if i.row.is_open and i.slug != slug and i.module is not None),
-        key=_order_key(library),
-    )
-    first = next(iter(candidates), None)
-    if first is not None:
-        return first.module
-    own = next((m for m, _row in home.own if m.slug != slug), None)
-    return own
+    up = _first_up(home.queue, home.own, skip=slug)
+    return up.module if up else None
