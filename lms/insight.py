@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased, selectinload
 
-from lms import access, clock
+from lms import access, clock, dates
 from lms.assignments import queries as assignment_q
 from lms.assignments import status as status_rules
 from lms.assignments.status import AssignmentStatus
@@ -316,7 +316,7 @@ def caseload_rows(
                             _(
                                 "consent for %(name)s ends %(d)s",
                                 name=member.link.display_name,
-                                d=consent.expires_on.isoformat(),
+                                d=dates.day_text(consent.expires_on),
                             ),
                         )
                     )
@@ -330,7 +330,7 @@ def caseload_rows(
                         "%(name)s: consent withdrawn %(d)s — they no longer see anything "
                         "about the patient",
                         name=member.link.display_name,
-                        d=member.standing.since.isoformat(),
+                        d=dates.day_text(member.standing.since),
                     )
                 )
         followup = followups.get(row.patient.id)

@@ -420,3 +420,11 @@ def count_queries(app, client, path: str) -> int:
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     return len(statements)
+
+
+def shown_day(day) -> str:
+    """A day as pages show it to an English reader ("Tue, Dec 1"; ``lms.dates.day_text``)."""
+    from lms import dates
+
+    with app_context():
+        return dates.day_text(day, locale="en")

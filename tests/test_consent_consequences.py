@@ -21,6 +21,7 @@ from tests.helpers import (
     make_patient,
     make_user,
     post_form,
+    shown_day,
     smtp_settings,
     text_of,
 )
@@ -80,7 +81,7 @@ def test_after_withdrawal_the_dashboard_shows_it_and_flags_nothing_hidden(app, c
     assert response.status_code == 302
 
     after = _dashboard_row(client, "Riley Example")
-    today = clock.today().isoformat()
+    today = shown_day(clock.today())
     assert f"Consent withdrawn {today}" in after  # the member, shown as such, with the date
     assert "(joined)" not in after
     assert "overdue" not in after and "did not pass" not in after
@@ -137,7 +138,7 @@ def test_discharge_ends_program_consents_and_the_withdraw_button(app, client):
     )
     assert response.status_code == 302
     page = text_of(client.get(f"/clinic/patients/{patient.id}"))
-    assert f"Ended at discharge {clock.today().isoformat()}" in page
+    assert f"Ended at discharge {shown_day(clock.today())}" in page
     assert "Record withdrawal" not in page
     assert "Record a new consent" not in page  # nobody to share with after discharge
     with app_context():

@@ -265,7 +265,9 @@ def test_a_consent_entered_in_error_stops_counting_and_is_shown_struck_through(a
 
     # Kept, struck through, with the reason, on the patient page and the print view.
     patient_page = text_of(client.get(f"/clinic/patients/{patient.id}"))
-    assert re.search(r"<del>Consent signed \d{4}-\d\d-\d\d</del>", patient_page)
+    assert re.search(
+        r"<del>Consent signed [A-Z][a-z]{2}, [A-Z][a-z]{2} \d{1,2}(, \d{4})?</del>", patient_page
+    )
     assert reason in patient_page
     assert "Record a new consent" in patient_page
     printed = text_of(client.get(f"/clinic/patients/{patient.id}/consents/{consent_id}/print"))

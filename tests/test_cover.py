@@ -16,7 +16,7 @@ from lms.models import AuditEvent, CareTeamMember, Patient, User
 from lms.patients import care_teams
 from lms.problems import FieldProblems
 from tests.forms import form_data, form_posting_to
-from tests.helpers import app_context, login, make_patient, make_user, post_form, text_of
+from tests.helpers import app_context, login, make_patient, make_user, post_form, shown_day, text_of
 from tests.test_concurrency import at_once
 
 COVER = "/admin/caseloads/cover"
@@ -153,7 +153,9 @@ def test_ending_a_cover_early_removes_access(app, as_admin, admin, away, colleag
     patient = make_patient(away, name="Robin Held")
     add_cover(as_admin, away, colleague, clock.today() + timedelta(days=10))
     caseloads = text_of(as_admin.get("/admin/caseloads"))
-    assert f"covering until {clock.today() + timedelta(days=10)} for Dana Away" in caseloads
+    assert (
+        f"covering until {shown_day(clock.today() + timedelta(days=10))} for Dana Away" in caseloads
+    )
     theirs = signed_in(app, colleague)
     assert theirs.get(f"/clinic/patients/{patient.id}").status_code == 200
 
@@ -202,7 +204,7 @@ def test_a_permanent_member_is_untouched_and_the_later_end_date_wins(
     # A shorter cover changes nothing (there is nothing to confirm); a longer one moves the
     # last day on.
     shorter = text_of(preview(as_admin, away, colleague, today + timedelta(days=5)))
-    assert f"already covering until {today + timedelta(days=10)}: no change" in shorter
+    assert f"already covering until {shown_day(today + timedelta(days=10))}: no change" in shorter
     assert "Nothing would change." in shorter and "Add the cover" not in shorter
     assert members(only_away.id)[colleague.id] == today + timedelta(days=10)
     add_cover(as_admin, away, colleague, today + timedelta(days=20))
@@ -274,7 +276,7 @@ def test_the_covering_clinicians_dashboard_says_so(app, as_admin, away, colleagu
     add_cover(as_admin, away, colleague, last_day)
 
     page = text_of(signed_in(app, colleague).get("/clinic/"))
-    assert f"Covering for Dana Away until {last_day}" in page
+    assert f"Covering for Dana Away until {shown_day(last_day)}" in page
     assert page.count("Covering for") == 1  # their own patient has no note
     assert "Covering for" not in text_of(signed_in(app, away).get("/clinic/"))
 

@@ -36,6 +36,7 @@ from tests.helpers import (
     make_family,
     make_patient,
     make_user,
+    shown_day,
     text_of,
 )
 from tests.test_concurrency import assert_calm, at_once
@@ -132,7 +133,8 @@ def test_marking_contacted_snoozes_the_flag_until_the_follow_up_date(app):
     assert recorded.note == "Called; the family will read it this weekend."
 
     row = row_of(page_of(client), "Morgan Family")
-    assert f"Contacted {clock.today().isoformat()} — follow up on {follow_up_on}" in row
+    follow_up_day = shown_day(date.fromisoformat(follow_up_on))
+    assert f"Contacted {shown_day(clock.today())} — follow up on {follow_up_day}" in row
     assert "Spoke with Jordan Morgan" in row
     assert "Mark contacted" not in row
     assert "Morgan Family" not in needs_help_page(client)
@@ -144,7 +146,7 @@ def test_marking_contacted_snoozes_the_flag_until_the_follow_up_date(app):
     client = signed_in(app, clinician)
     back = needs_help_page(client)
     assert "Morgan Family" in back
-    assert f"Last contacted {recorded.contacted_on.isoformat()}" in row_of(back, "Morgan Family")
+    assert f"Last contacted {shown_day(recorded.contacted_on)}" in row_of(back, "Morgan Family")
 
 
 def test_on_the_follow_up_date_a_reason_that_no_longer_holds_stays_away(app):
@@ -359,8 +361,8 @@ def test_the_consent_column_shows_each_members_standing_and_expiry(app):
             select(Consent.expires_on).where(Consent.recipient_name == "Ina Force")
         ).one()
     row = row_of(page_of(client), "Consent Family")
-    assert f'Ina Force: <span class="badge ok">in force until {expires.isoformat()}' in row
-    assert f"Consent withdrawn {clock.today().isoformat()}" in row
+    assert f'Ina Force: <span class="badge ok">in force until {shown_day(expires)}' in row
+    assert f"Consent withdrawn {shown_day(clock.today())}" in row
 
 
 def test_the_tiles_count_and_link_to_their_lists(app):
@@ -405,9 +407,7 @@ def test_the_tiles_count_and_link_to_their_lists(app):
     assert "1 consent ends in the next 14 days" in squashed
     for show in ("needs_help", "overdue", "joined", "consent_ending"):
         assert f"show={show}" in tiles
-    assert "joined " + (clock.today() - timedelta(days=2)).isoformat() in row_of(
-        page, "Joined Family"
-    )
+    assert "joined " + shown_day(clock.today() - timedelta(days=2)) in row_of(page, "Joined Family")
 
     only_joined = page_of(client, "/clinic/?show=joined")
     assert "Joined Family" in only_joined and "Overdue One" not in only_joined

@@ -8,7 +8,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
-from lms import clock
+from lms import clock, dates
 from lms.extensions import db
 from lms.models import (
     Consent,
@@ -99,7 +99,7 @@ class Standing:
     def label(self) -> str:
         text = _STANDING_LABELS[self.state]
         return (
-            str(text % {"d": self.since.isoformat()})
+            str(text % {"d": dates.day_text(self.since)})
             if self.since
             else str(text).replace(" %(d)s", "")
         )

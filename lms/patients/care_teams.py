@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from lms import access, audit, clock, submissions
+from lms import access, audit, clock, dates, submissions
 from lms.extensions import db
 from lms.models import (
     CareTeamMember,
@@ -400,7 +400,7 @@ def cover_end_problem(ends_on: date | None, today: date | None = None) -> str | 
             "A cover lasts at most %(days)d days, until %(date)s. For a longer absence, move "
             "the caseload instead.",
             days=MAX_COVER_DAYS,
-            date=(today + timedelta(days=MAX_COVER_DAYS)).isoformat(),
+            date=dates.day_text(today + timedelta(days=MAX_COVER_DAYS)),
         )
     return None
 

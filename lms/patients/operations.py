@@ -9,7 +9,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, true, update
 
-from lms import audit, clock, submissions
+from lms import audit, clock, dates, submissions
 from lms.consent import operations as consent_ops
 from lms.extensions import db
 from lms.models import (
@@ -245,7 +245,7 @@ def patient_edit_problems(
         problems["enrolled_on"] = [
             _l(
                 "The enrolment date cannot be after the discharge date, %(d)s.",
-                d=patient.discharged_on.isoformat(),
+                d=dates.day_text(patient.discharged_on),
             )
         ]
     return problems, existing

@@ -15,7 +15,7 @@ from flask_login import current_user
 from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from lms import access, audit, clock, insight
+from lms import access, audit, clock, dates, insight
 from lms.blueprints.clinic.forms import RELATIONSHIP_LABELS
 from lms.blueprints.clinic.routes import bp
 from lms.followups import operations as followup_ops
@@ -123,7 +123,7 @@ def contacted(patient_id: str, learner_id: str | None = None):
                 flash(
                     _(
                         "Contact recorded. The flags are set aside until %(d)s.",
-                        d=form.follow_up_on.data.isoformat(),
+                        d=dates.day_text(form.follow_up_on.data),
                     )
                 )
             else:
