@@ -173,6 +173,9 @@ def axe_violations(page) -> list[dict]:
     A and AA rules; returns the violations."""
     from axe_playwright_python.base import AXE_SCRIPT
 
+    # The page as a person sees it: after a click that navigates, the DOM can be there before
+    # the stylesheets are applied (unstyled links are smaller than any touch target).
+    page.wait_for_load_state("load")
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(AXE_SCRIPT)  # through DevTools, so the page's CSP does not apply
     options = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
