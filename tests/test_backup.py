@@ -108,16 +108,14 @@ def test_checksum_changes_with_the_data(app):
     assert [line.split()[0] for line in changed] == ["audit_chain_head", "audit_event"]
 
 
-@pytest.fixture
-def pg_tools():
-    if not PG_URL:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    missing = [tool for tool in ("pg_dump", "pg_restore") if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"{' and '.join(missing)} not on PATH")
+MISSING_PG_TOOLS = [tool for tool in ("pg_dump", "pg_restore") if shutil.which(tool) is None]
 
 
-def test_postgres_round_trip_with_pg_dump_and_pg_restore(pg_tools, make_app, tmp_path):
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: TEST_DATABASE_URL is not set")
+@pytest.mark.skipif(
+    bool(MISSING_PG_TOOLS), reason=f"needs {' and '.join(MISSING_PG_TOOLS)} on PATH"
+)
+def test_postgres_round_trip_with_pg_dump_and_pg_restore(make_app, tmp_path):
     """pg_dump of a schema of its own; that schema dropped and created again, empty (the
     names must match: pg_restore cannot rename a schema); pg_restore into it."""
     schema = f"backup_{uuid.uuid4().hex[:10]}"
