@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms import access, audit, clock, inputs, insight, notices
+from lms import reports as report_q
 from lms.assignments import operations as assignment_ops
 from lms.assignments import queries as assignment_q
 from lms.blueprints.clinic.forms import (
@@ -845,7 +846,7 @@ def session_void(session_id: str):
 
 
 def _csv_response(rows, name: str):
-    body = csv_text(insight.REPORT_HEADER, rows, preamble=notices.csv_notice_rows())
+    body = csv_text(report_q.REPORT_HEADER, rows, preamble=notices.csv_notice_rows())
     stamp = clock.today().isoformat()
     return Response(
         body,
@@ -857,10 +858,10 @@ def _csv_response(rows, name: str):
 @bp.route("/reports")
 def reports():
     """A printable report of the caseload's progress."""
-    rows = insight.report_rows(_me())
+    rows = report_q.report_rows(_me())
     audit.record("report.view", detail=f"{len(rows)} rows")
     return render_template(
-        "clinic/report.html", rows=rows, header=insight.REPORT_HEADER, patient=None
+        "clinic/report.html", rows=rows, header=report_q.REPORT_HEADER, patient=None
     )
 
 
@@ -868,7 +869,7 @@ def reports():
 @recent_auth_required()
 def caseload_csv():
     """CSV of every learner-assignment on the caseload. Audited."""
-    rows = insight.report_rows(_me())
+    rows = report_q.report_rows(_me())
     audit.record("report.export", detail=f"caseload csv, {len(rows)} rows")
     return _csv_response(rows, "caseload")
 
@@ -878,7 +879,7 @@ def caseload_csv():
 def patient_csv(patient_id: str):
     """CSV of one patient's family. Audited."""
     patient = access.patient_for(_me(), patient_id)
-    rows = insight.report_rows(_me(), patient.id)
+    rows = report_q.report_rows(_me(), patient.id)
     audit.record(
         "report.export",
         subject=patient,
@@ -892,13 +893,13 @@ def patient_csv(patient_id: str):
 def patient_report(patient_id: str):
     """A printable report of one patient's family."""
     patient = access.patient_for(_me(), patient_id, audit="report.view")
-    rows = insight.report_rows(_me(), patient.id)
+    rows = report_q.report_rows(_me(), patient.id)
     return render_template(
         "clinic/report.html",
         rows=rows,
-        header=insight.REPORT_HEADER,
+        header=report_q.REPORT_HEADER,
         patient=patient,
-        summary=insight.family_summary(patient.id),
+        summary=report_q.family_summary(patient.id),
         generated_at=clock.utcnow(),
     )
 
@@ -908,7 +909,7 @@ def program_report():
     """Admins only (others 404): completion by module and by clinician, median days."""
     if not current_user.is_admin:
         abort(404)
-    by_module, by_clinician = insight.program_report()
+    by_module, by_clinician = report_q.program_report()
     audit.record("report.program_view")
     return render_template(
         "clinic/program_report.html", by_module=by_module, by_clinician=by_clinician
