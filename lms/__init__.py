@@ -66,6 +66,9 @@ def create_app(config: dict | None = None) -> Flask:
     settings.apply_defaults(app.config)
     settings.check_production(app.config)
 
+    from lms import health
+
+    health.init_app(app)  # before ProxyFix: it sees the scheme the client used
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
