@@ -81,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter  # before any route that uses <id:...>
     _register_blueprints(app)
     _register_hooks(app)
+    __import__("lms.static_files", fromlist=["init_app"]).init_app(app)  # fingerprinted names
 
     from lms import errors
 
