@@ -204,9 +204,13 @@ def _register_hooks(app: Flask) -> None:
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    from lms import notices
+    from lms import fragments, notices
 
     app.jinja_env.globals["notices"] = notices
+    # Parts of pages that are the same for every reader, rendered once per language; and
+    # addresses built once (lms.fragments).
+    app.jinja_env.globals["fragment"] = fragments.fragment
+    app.jinja_env.globals["url_for"] = fragments.url_for
     # Templates only display a status; its words and weight come from the one rule.
     from lms.assignments import status as assignment_status
 

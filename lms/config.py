@@ -172,6 +172,10 @@ def apply_defaults(config) -> None:
     default("SITE_URL", DEV_SITE_URL)
     config["REMEMBER_COOKIE_DURATION"] = timedelta(0)
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
+    # The cookie is written when the session changes (sign-in, the idle clock's once-a-minute
+    # refresh, a form's first CSRF token), not re-signed and re-sent on every page: the idle
+    # and absolute timeouts are kept inside it (lms.security), not by its expiry.
+    config["SESSION_REFRESH_EACH_REQUEST"] = False
     default("MAX_CONTENT_LENGTH", 1 * 1024 * 1024)
     default("MAX_FORM_MEMORY_SIZE", 500 * 1024)
     default("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})

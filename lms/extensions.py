@@ -1,5 +1,6 @@
 """Extensions, created unbound and bound to the app in ``create_app``."""
 
+import flask
 from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -7,7 +8,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_talisman import Talisman
+from flask_talisman import Talisman as _Talisman
 from flask_wtf import CSRFProtect as _CSRFProtect
 from sqlalchemy import MetaData
 
@@ -42,6 +43,62 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+class Talisman(_Talisman):
+    """Flask-Talisman, with its headers built once. It looks up a view's own options three
+    times per request and writes the Content-Security-Policy string anew for each response;
+    no view here has options of its own, so the headers depend only on whether the request
+    came over HTTPS (HSTS), and are kept per that answer. A view given its own options
+    (``@talisman(...)``) turns the shortcut off for the whole app."""
+
+    _kept: dict[bool, list[tuple[str, str]]] = {}
+    _views_checked = False
+    _views_have_options = False
+
+    def init_app(self, app, **kwargs):
+        super().init_app(app, **kwargs)
+        # One instance serves every app made in this process (tests make many): the last
+        # app's settings apply, as with Flask-Talisman itself, and nothing kept survives them.
+        self._views_checked = False
+        self._kept = {}
+
+    def _plain(self) -> bool:
+        if not self._views_checked:
+            views = flask.current_app.view_functions.values()
+            self._views_have_options = any(hasattr(v, "talisman_view_options") for v in views)
+            self._views_checked = True
+        return not self._views_have_options
+
+    def _force_https(self):
+        if self._plain() and not self.force_https:
+            return None
+        return super()._force_https()
+
+    def _make_nonce(self):
+        if self._plain() and not self.content_security_policy_nonce_in:
+            return None
+        return super()._make_nonce()
+
+    def _set_response_headers(self, response):
+        if not self._plain() or self.content_security_policy_nonce_in:
+            return super()._set_response_headers(response)
+        secure = flask.request.is_secure or (
+            flask.request.headers.get("X-Forwarded-Proto", "http") == "https"
+        )
+        headers = self._kept.get(secure)
+        if headers is None:
+            probe = flask.Response()
+            super()._set_response_headers(probe)
+            headers = self._kept[secure] = [
+                (name, value) for name, value in probe.headers.items() if name not in _PROBE
+            ]
+        for name, value in headers:
+            response.headers[name] = value
+        return response
+
+
+_PROBE = frozenset(flask.Response().headers.keys())  # what an empty response has anyway
 talisman = Talisman()
 
 

@@ -47,7 +47,10 @@ class HealthCheck:
             or environ.get("QUERY_STRING")
         ):
             return self.wsgi_app(environ, start_response)
-        scheme = environ.get("wsgi.url_scheme", "http")
+        # Talisman sends HSTS when the request or a proxy's X-Forwarded-Proto says HTTPS.
+        scheme = environ.get("wsgi.url_scheme", "http") + (
+            "+forwarded-https" if environ.get("HTTP_X_FORWARDED_PROTO") == "https" else ""
+        )
         headers = self._headers.get(scheme)
         if headers is None:
             return self._through_the_app(scheme, environ, start_response)

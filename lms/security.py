@@ -15,6 +15,7 @@ from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf, validate_csrf
+from sqlalchemy import bindparam, select
 from wtforms import ValidationError
 
 from lms import clock
@@ -33,13 +34,17 @@ PENDING_MINUTES = 5
 SEEN_AT_RESOLUTION = 60  # seconds
 
 
+# Built once: every request of a signed-in person runs it (``session.get`` built it anew).
+_USER_BY_ID = select(User).where(User.id == bindparam("id"))
+
+
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
     """Accept the cookie only if the user is active and its version is current."""
     user_id, _sep, version = token.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.scalars(_USER_BY_ID, {"id": int(user_id)}).first()
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user

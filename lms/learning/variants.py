@@ -7,7 +7,7 @@ member is related to the patient. One rule here maps the one to the other; pages
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from lms.content.model import OTHERWISE, VARIANT_KEYS, Section
 from lms.extensions import db
@@ -36,6 +36,11 @@ VARIANT_LABELS = {
 ALL = "all"
 
 
+_LINK_KINDS = select(FamilyLink.relationship_kind).where(
+    FamilyLink.user_id == bindparam("user_id"), FamilyLink.state == LinkState.ACTIVE
+)  # built once: every page of a reading asks
+
+
 def reader_variant(user: User) -> str | None:
     """The variant this person reads by default; None means "show every variant, labelled"
     (staff previewing, or a family member linked to patients in different ways)."""
@@ -43,13 +48,7 @@ def reader_variant(user: User) -> str | None:
         return OTHERWISE
     if user.role != Role.FAMILY:
         return None
-    kinds = set(
-        db.session.scalars(
-            select(FamilyLink.relationship_kind).where(
-                FamilyLink.user_id == user.id, FamilyLink.state == LinkState.ACTIVE
-            )
-        )
-    )
+    kinds = set(db.session.scalars(_LINK_KINDS, {"user_id": user.id}))
     keys = {VARIANT_OF_RELATIONSHIP.get(kind, OTHERWISE) for kind in kinds}
     if not keys:
         return OTHERWISE
