@@ -10,7 +10,8 @@ A fragment is rendered without the request's context: no ``current_user``, ``req
 ``session`` or ``g`` (Flask-Login's and Flask's context processors do not run), so nothing
 about the reader can be kept by mistake. What does differ per reader is left out and placed by
 the caller; the one exception is the CSRF token of forms inside a fragment: ``csrf_token()``
-there writes a placeholder that each page replaces with its own token.
+there writes a placeholder that each page replaces with its own token, and ``slot(name)``
+marks where the caller's per-page value goes (``fragment(..., slots={name: value})``).
 
 ``key`` must come from a small, known set (a module's slug and version, a section's key, a
 variant): never from what someone typed, so the number of kept fragments stays bounded (and
@@ -26,13 +27,17 @@ from flask import url_for as flask_url_for
 from flask.globals import _cv_request
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 EXTENSION_KEY = "lms_fragments"
 #: What a fragment's ``csrf_token()`` writes; each page puts its own token there.
 CSRF_SLOT = "\x1bcsrf-token\x1b"
 _SLOT_MARKUP = Markup(CSRF_SLOT)  # noqa: S704 -- a constant of ours, no user text
 MAX_FRAGMENTS = 20_000
+
+
+def _slot(name: str) -> Markup:
+    return Markup(f"\x1bslot:{escape(name)}\x1b")  # noqa: S704 -- escaped name, our own marker
 
 
 def _render(name: str, context: dict) -> str:
@@ -45,15 +50,17 @@ def _render(name: str, context: dict) -> str:
         g=None,
         current_user=None,
         csrf_token=lambda: _SLOT_MARKUP,
+        slot=_slot,
         lang=str(get_locale() or "en"),
         program_name=current_app.config["PROGRAM_NAME"],
         **context,
     )
 
 
-def fragment(name: str, key: Hashable = (), **context) -> Markup:
+def fragment(name: str, key: Hashable = (), slots: dict | None = None, **context) -> Markup:
     """The HTML of template ``name`` for ``key`` in the page's language (see the module's
-    docstring for what a fragment may depend on)."""
+    docstring for what a fragment may depend on). Where the template writes ``slot("x")``,
+    this page's ``slots["x"]`` goes, escaped."""
     app = current_app._get_current_object()
     locale = str(get_locale() or "en")
     if app.debug:
@@ -71,6 +78,8 @@ def fragment(name: str, key: Hashable = (), **context) -> Markup:
             kept[cache_key] = html
     if CSRF_SLOT in html:
         html = html.replace(CSRF_SLOT, _csrf_token())
+    for slot_name, value in (slots or {}).items():
+        html = html.replace(f"\x1bslot:{slot_name}\x1b", str(escape(value)))
     return Markup(html)  # noqa: S704 -- rendered by Jinja with autoescaping
 
 

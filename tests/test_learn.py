@@ -230,7 +230,8 @@ def test_print_view_has_every_section_and_no_navigation(client, learner):
     for title in ("What a trigger is", "One skill to try", "Asking for help", "Sources"):
         assert title in page
     assert "Mark as read" not in page
-    assert "print.css" in page
+    # The print stylesheet, linked by its fingerprinted name (lms.static_files).
+    assert re.search(r'href="/static/css/print\.[0-9a-f]{12}\.css" media="print"', page)
 
 
 def test_serving_pages_renders_no_markdown(client, learner, monkeypatch):
