@@ -108,3 +108,27 @@ def client_ip() -> str:
 
 
 limiter = Limiter(key_func=client_ip)
+
+
+@limiter.request_filter
+def _endpoint_has_no_limits() -> bool:
+    """Only some views are limited (sign-in, codes, resets, invitations: each with its own
+    ``@limiter.limit``); no default or application-wide limits are set. Every other request
+    skips Flask-Limiter's per-request resolution of limits (a tenth of a reading page's time),
+    decided once per endpoint. A limited view is never skipped: its qualified name is in the
+    limiter's own set of marked views."""
+    from flask_limiter.util import get_qualified_name
+
+    app = flask.current_app
+    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
+        return False
+    endpoint = flask.request.endpoint or ""
+    known = app.extensions.setdefault("lms_unlimited_endpoints", {})
+    answer = known.get(endpoint)
+    if answer is None:
+        view = app.view_functions.get(endpoint)
+        answer = known[endpoint] = view is not None and (
+            get_qualified_name(view) not in limiter._marked_for_limiting
+            and not limiter.limit_manager.has_hints(endpoint)
+        )
+    return answer
