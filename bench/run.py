@@ -175,13 +175,12 @@ def app_environment(args, workdir: Path) -> dict:
 
 
 def prepare_database(args, env: dict) -> None:
-    if args.reuse:
-        return
     url = env["DATABASE_URL"]
-    if url.startswith("postgresql"):
+    if url.startswith("postgresql") and not args.reuse:
         run_flask(env, "db", "upgrade")
+    # Always: the demo is idempotent and gives its accounts this run's password.
     run_flask(env, "demo", "--password", PASSWORD)
-    if args.families:
+    if args.families and not args.reuse:
         started = time.monotonic()
         done = subprocess.run(  # noqa: S603 -- our own generator
             [sys.executable, "-m", "bench.generate", "--families", str(args.families)],
@@ -335,7 +334,7 @@ def wrk(url_base: str, lines: list[str], *, seconds: float, connections: int, wo
             shutil.which("wrk") or "wrk",
             f"-t{threads}",
             f"-c{connections}",
-            f"-d{seconds}s",
+            f"-d{seconds:g}s",
             "--timeout",
             "30s",
             "-s",
@@ -588,7 +587,9 @@ def soak(args, app: Server, pages: list[Page], cookies: dict, env: dict, workdir
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a new SQLite file)")
-    parser.add_argument("--reuse", action="store_true", help="use the database as it is")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the database as it is (no migration, no families)"
+    )
     parser.add_argument("--families", type=int, default=0, help="generated families to add")
     parser.add_argument("--seconds", type=float, default=8, help="wrk duration per page")
     parser.add_argument("--connections", type=int, default=16)
