@@ -185,7 +185,6 @@ def module(slug: str):
         progress=progress,
         read=read,
         section=section,
-        form=SectionForm(),
         status=status,
         **_variant_context(mod),
     )
