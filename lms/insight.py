@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import LazyString
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, union_all
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased, selectinload
 
 from lms import access, clock, dates
@@ -25,6 +27,7 @@ from lms.content import Module, get_library
 from lms.extensions import db
 from lms.followups import queries as followup_q
 from lms.models import (
+    Assignment,
     CareTeamMember,
     Consent,
     FamilyLink,
@@ -66,35 +69,33 @@ def learners_subquery(patient_ids: Select):
     return union_all(family, own).subquery("learners")
 
 
-def followable_learners_subquery(patient_ids: Select, today: date):
-    """The learners a clinician may follow up with: the patient, and family members whose
-    consent is in force. Needs-help flags, activity and averages count only these."""
-    family = select(
-        FamilyLink.patient_id.label("patient_id"),
-        FamilyLink.user_id.label("user_id"),
-    ).where(
-        FamilyLink.user_id.is_not(None),
-        FamilyLink.state == LinkState.ACTIVE,
-        FamilyLink.patient_id.in_(patient_ids),
-        exists().where(Consent.family_link_id == FamilyLink.id, in_force_clause(today)),
-    )
-    own = select(Patient.id.label("patient_id"), Patient.user_id.label("user_id")).where(
-        Patient.user_id.is_not(None), Patient.id.in_(patient_ids)
-    )
-    return union_all(family, own).subquery("followable")
-
-
 @dataclass(frozen=True)
 class Flag:
     """One needs-help reason. ``key`` names what it is about with ids and slugs only
     (``overdue``, ``inactive``, ``failed:<learner>:<module>``, ``consent_ends:<link>``), so a
-    follow-up can record which reasons it covered; ``text`` is what the clinician reads."""
+    follow-up can record which reasons it covered; ``text`` is what the clinician reads,
+    translated when it is shown (the dashboard flags every family but shows one page)."""
 
     key: str
-    text: str
+    text: str | LazyString
 
     def __str__(self) -> str:
-        return self.text
+        return str(self.text)
+
+
+@dataclass(frozen=True)
+class PatientRef:
+    """A patient as the dashboard lists them: read as plain columns, so a caseload of
+    thousands costs no ORM objects."""
+
+    id: int
+    display_name: str
+    status: PatientStatus
+    user_id: int | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == PatientStatus.ACTIVE
 
 
 @dataclass
@@ -107,27 +108,52 @@ class Member:
     joined_on: date | None = None
 
 
+@dataclass(frozen=True)
+class _MemberFacts:
+    """What the whole caseload needs of a family member (not removed): search, the "joined"
+    and "consent ends" counts and flags. ``Member`` is the shown row's full picture."""
+
+    link_id: int
+    name: str
+    in_force: bool
+    expires_on: date | None
+    joined_on: date | None
+
+
 @dataclass
 class FamilyRow:
-    patient: Patient
-    members: list[Member]
+    """One family on the dashboard. Every row of the caseload carries what the summary,
+    the flags, the "Show" filter, search and sorting read; ``members`` and the fields after
+    ``quiz_average`` are filled for the rows shown (``caseload_page``; ``caseload_rows``
+    fills every row)."""
+
+    patient: PatientRef
+    members: list[Member] = field(default_factory=list)
     assigned: int = 0
     completed: int = 0
     overdue: int = 0
     suspended: int = 0
     last_activity: datetime | None = None
-    quiz_average: float | None = None
     #: Reasons to help now; ``snoozed``: reasons set aside by a follow-up until its date.
     flags: list[Flag] = field(default_factory=list)
     snoozed: list[Flag] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
-    #: The latest follow-up, whom it was with, and whether its date is still to come.
+    #: The latest follow-up, and whether its date is still to come.
     followup: FollowUp | None = None
-    contacted: str | None = None
     followup_pending: bool = False
+    #: Family members (not removed) who joined in the last ``JOINED_DAYS`` days, and whose
+    #: consent is in force and ends within ``EXPIRY_WARNING_DAYS`` (active patients).
+    joined_count: int = 0
+    ending_count: int = 0
+    quiz_average: float | None = None
+    notices: list[str] = field(default_factory=list)
+    #: Whom the latest follow-up was with.
+    contacted: str | None = None
     #: The viewer covers this patient for an away colleague (named) through this day.
     covering_until: date | None = None
     covering_for: str | None = None
+    _facts: tuple[_MemberFacts, ...] = ()
+    #: The learners the clinician may follow up with (user ids).
+    _learners: tuple[int, ...] = ()
 
     @property
     def needs_help(self) -> bool:
@@ -137,6 +163,11 @@ class FamilyRow:
     def reason_keys(self) -> list[str]:
         """Every current reason, snoozed or not: what a new follow-up covers."""
         return [f.key for f in (*self.flags, *self.snoozed)]
+
+    @property
+    def names(self) -> list[str]:
+        """The patient's and the family members' names (what search looks in)."""
+        return [self.patient.display_name, *(m.name for m in self._facts)]
 
     @property
     def joined(self) -> list[Member]:
@@ -153,9 +184,19 @@ def caseload_rows(
     status: str = "active",
     today: date | None = None,
     patient_id: int | None = None,
-):
+) -> list[FamilyRow]:
     """One row per patient/family on this user's caseload (or only ``patient_id``), with
-    needs-help flags.
+    needs-help flags, every row in full (``caseload_page`` fills only the page shown)."""
+    today = today or clock.today()
+    rows = _triage(user, status, today, patient_id)
+    _fill(user, rows, today)
+    return rows
+
+
+def _triage(user: User, status: str, today: date, patient_id: int | None = None) -> list[FamilyRow]:
+    """Every family on the caseload with its counts, last activity and needs-help flags, in
+    seven queries of plain columns however large the caseload; after the first, each reads
+    only the caseload's own rows by id (the program's size does not matter).
 
     Statuses come from ``lms.assignments.status`` and consent standing from
     ``lms.consent.queries``: a family member without a consent in force is shown as such,
@@ -164,7 +205,6 @@ def caseload_rows(
     A flag the family's latest follow-up covered is snoozed until its follow-up date
     (``followups.queries.snoozes``).
     """
-    today = today or clock.today()
     inactive_days = current_app.config.get("NEEDS_HELP_INACTIVE_DAYS", 7)
     base = access.caseload(user)
     if status in ("active", "discharged"):
@@ -173,150 +213,314 @@ def caseload_rows(
         base = base.where(Patient.status != PatientStatus.VOIDED)
     if patient_id is not None:
         base = base.where(Patient.id == patient_id)
-    ids = base.with_only_columns(Patient.id).scalar_subquery()
-    ids_select = base.with_only_columns(Patient.id)
+    # Ordered by name, then id: rows of one name keep their order from page to page.
+    rows = {
+        pid: FamilyRow(PatientRef(pid, name, PatientStatus(state), own))
+        for pid, name, state, own in db.session.execute(
+            base.with_only_columns(
+                Patient.id, Patient.display_name, Patient.status, Patient.user_id
+            ).order_by(Patient.display_name, Patient.id)
+        )
+    }
+    if not rows:
+        return []
+    ids = list(rows)
 
-    # The viewer's own cover of each patient, if any, in the same query (aliased: the
-    # caseload's own test on care teams stays a subquery of its own).
-    cover, away = aliased(CareTeamMember), aliased(User)
-    listed = db.session.execute(
-        base.outerjoin(
-            cover,
+    # Family members (not removed): whether a consent naming them is in force (the SQL twin
+    # of ``Consent.is_active``), and their latest consent, which the dashboard shows. Each is
+    # a subquery with LIMIT, so it is an index probe per family member, never a pass over
+    # every consent in the program.
+    def of_member(column):
+        return (
+            select(column)
+            .where(Consent.family_link_id == FamilyLink.id)
+            .order_by(Consent.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    members: dict[int, list[tuple]] = defaultdict(list)
+    consented: dict[int, set[int]] = defaultdict(set)
+    for pid, link_id, uid, name, state, any_in_force, in_force, expires_on in db.session.execute(
+        select(
+            FamilyLink.patient_id,
+            FamilyLink.id,
+            FamilyLink.user_id,
+            FamilyLink.display_name,
+            FamilyLink.state,
+            select(literal(True))
+            .where(Consent.family_link_id == FamilyLink.id, in_force_clause(today))
+            .limit(1)
+            .scalar_subquery(),
+            of_member(case((in_force_clause(today), True), else_=False)),
+            of_member(Consent.expires_on),
+        )
+        .where(FamilyLink.patient_id.in_(ids), FamilyLink.state != LinkState.REMOVED)
+        .order_by(FamilyLink.patient_id, FamilyLink.id)
+    ):
+        members[pid].append((link_id, name, state, bool(in_force), expires_on))
+        if uid is not None and state == LinkState.ACTIVE and any_in_force:
+            consented[pid].add(uid)
+
+    # Readings by status: grouped by the facts the rule reads (``assignments.status``), so
+    # the Python form of the rule runs once per kind of group, not per reading.
+    # The progress rows of the caseload's learners only (everyone a reading was given to:
+    # the planner then reads them by index, whatever the program's size).
+    given_to = db.session.scalars(
+        select(Assignment.learner_id).where(Assignment.patient_id.in_(ids)).distinct()
+    ).all()
+    progress = (
+        select(
+            ModuleProgress.id,
+            ModuleProgress.user_id,
+            ModuleProgress.module_slug,
+            ModuleProgress.completed_at,
+        )
+        .where(ModuleProgress.user_id.in_(given_to))
+        .subquery("assignment_progress")
+    )
+    each = (
+        select(
+            Assignment.patient_id.label("patient_id"),
+            Assignment.learner_id.label("learner_id"),
+            Assignment.cancelled_at.is_not(None).label("cancelled"),
+            progress.c.completed_at.is_not(None).label("completed"),
+            progress.c.id.is_not(None).label("started"),
+            and_(Assignment.due_on.is_not(None), Assignment.due_on < today).label("past_due"),
+            Assignment.assigned_at.label("assigned_at"),
+        )
+        .outerjoin(
+            progress,
             and_(
-                cover.patient_id == Patient.id,
-                cover.clinician_id == user.id,
-                cover.ends_on.is_not(None),
+                progress.c.user_id == Assignment.learner_id,
+                progress.c.module_slug == Assignment.module_slug,
             ),
         )
-        .outerjoin(away, away.id == cover.covering_for_id)
-        .add_columns(cover.ends_on, away.display_name)
-        .options(selectinload(Patient.family_links))
-        .order_by(Patient.display_name)
-    ).all()
-    if not listed:
-        return []
-    patients = [p for p, _until, _name in listed]
-    consents: dict[int, Consent] = {}
-    for consent in db.session.scalars(
-        select(Consent).where(Consent.patient_id.in_(ids)).order_by(Consent.id.desc())
+        .where(Assignment.patient_id.in_(ids))
+        .subquery("each_assignment")
+    )
+    keys = (
+        each.c.patient_id,
+        each.c.learner_id,
+        each.c.cancelled,
+        each.c.completed,
+        each.c.started,
+        each.c.past_due,
+    )
+    tallies: dict[int, dict[AssignmentStatus, list]] = defaultdict(dict)
+    decided: dict[status_rules.Facts, AssignmentStatus] = {}
+    yesterday = today - timedelta(days=1)
+    for pid, learner, cancelled, completed, started, past_due, n, oldest in db.session.execute(
+        select(*keys, func.count(), func.min(each.c.assigned_at)).group_by(*keys)
     ):
-        consents.setdefault(consent.family_link_id, consent)
-    rows = {
-        p.id: FamilyRow(
-            patient=p,
-            members=[
-                Member(m, standing(consents.get(m.id), today))
-                for m in p.family_links
-                if m.state != LinkState.REMOVED
-            ],
+        patient = rows[pid].patient
+        facts = status_rules.Facts(
+            cancelled=bool(cancelled),
+            completed=bool(completed),
+            completed_version=None,  # done either way: the dashboard counts "done"
+            started=bool(started),
+            due_on=yesterday if past_due else None,
+            patient_active=patient.is_active,
+            learner_is_patient=patient.user_id is not None and patient.user_id == learner,
+            consent_in_force=learner in consented.get(pid, ()),
         )
-        for p in patients
-    }
-    for patient, until, name in listed:
-        rows[patient.id].covering_until = until
-        rows[patient.id].covering_for = name
-
+        found = decided.get(facts)
+        if found is None:
+            found = decided[facts] = status_rules.status_of(facts, None, today)
+        tally = tallies[pid].setdefault(found, [0, None])
+        tally[0] += n
+        if oldest is not None and (tally[1] is None or oldest < tally[1]):
+            tally[1] = oldest
     oldest_open: dict[int, datetime | None] = {}
-    for pid, counts in assignment_q.counts_by_patient(ids, today).items():
+    for pid, counts in tallies.items():
         row = rows[pid]
-        row.assigned = sum(counts[s].count for s in status_rules.COUNTED)
-        row.completed = sum(counts[s].count for s in status_rules.DONE)
-        row.overdue = counts[AssignmentStatus.OVERDUE].count
-        row.suspended = sum(counts[s].count for s in status_rules.SUSPENDED)
-        oldest = [counts[s].oldest for s in status_rules.OPEN if counts[s].oldest]
+        row.assigned = sum(counts[s][0] for s in status_rules.COUNTED if s in counts)
+        row.completed = sum(counts[s][0] for s in status_rules.DONE if s in counts)
+        row.overdue = (
+            counts[AssignmentStatus.OVERDUE][0] if AssignmentStatus.OVERDUE in counts else 0
+        )
+        row.suspended = sum(counts[s][0] for s in status_rules.SUSPENDED if s in counts)
+        oldest = [counts[s][1] for s in status_rules.OPEN if s in counts and counts[s][1]]
         oldest_open[pid] = clock.aware(min(oldest)) if oldest else None
 
-    learners = followable_learners_subquery(ids_select, today)
-    activity = db.session.execute(
-        select(learners.c.patient_id, func.max(ModuleProgress.last_activity_at))
-        .join(ModuleProgress, ModuleProgress.user_id == learners.c.user_id)
-        .group_by(learners.c.patient_id)
-    ).all()
-    for pid, last in activity:
-        rows[pid].last_activity = clock.aware(last)
-
-    averages = db.session.execute(
-        select(learners.c.patient_id, func.avg(QuizAttempt.score))
-        .join(QuizAttempt, QuizAttempt.user_id == learners.c.user_id)
-        .group_by(learners.c.patient_id)
-    ).all()
-    for pid, average in averages:
-        rows[pid].quiz_average = float(average) if average is not None else None
-
-    failed_twice = db.session.execute(
-        select(
-            learners.c.patient_id, QuizAttempt.user_id, QuizAttempt.module_slug, User.display_name
-        )
-        .join(QuizAttempt, QuizAttempt.user_id == learners.c.user_id)
-        .join(User, User.id == learners.c.user_id)
-        .group_by(
-            learners.c.patient_id, QuizAttempt.user_id, QuizAttempt.module_slug, User.display_name
-        )
+    for pid, row in rows.items():
+        row._learners = _followable(row.patient, consented.get(pid, ()))
+    learner_ids = sorted({uid for row in rows.values() for uid in row._learners})
+    last_seen = dict(
+        db.session.execute(
+            select(ModuleProgress.user_id, func.max(ModuleProgress.last_activity_at))
+            .where(ModuleProgress.user_id.in_(learner_ids))
+            .group_by(ModuleProgress.user_id)
+        ).all()
+    )
+    failed = (
+        select(QuizAttempt.user_id.label("user_id"), QuizAttempt.module_slug.label("slug"))
+        .where(QuizAttempt.user_id.in_(learner_ids))
+        .group_by(QuizAttempt.user_id, QuizAttempt.module_slug)
         .having(
             func.sum(case((QuizAttempt.passed.is_(False), 1), else_=0)) >= 2,
             func.sum(case((QuizAttempt.passed.is_(True), 1), else_=0)) == 0,
         )
-    ).all()
+        .subquery("failed_twice")
+    )
+    failed_twice: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for uid, slug, name in db.session.execute(
+        select(failed.c.user_id, failed.c.slug, User.display_name)
+        .join(User, User.id == failed.c.user_id)
+        .order_by(failed.c.user_id, failed.c.slug)
+    ):
+        failed_twice[uid].append((slug, name))
 
     now = clock.utcnow()
-    for pid, link_id, used_at in db.session.execute(
-        select(Invitation.patient_id, Invitation.family_link_id, func.max(Invitation.used_at))
+    joined: dict[int, date] = {}
+    for link_id, used_at in db.session.execute(
+        select(Invitation.family_link_id, func.max(Invitation.used_at))
         .where(
             Invitation.patient_id.in_(ids),
             Invitation.family_link_id.is_not(None),
             Invitation.used_at >= now - timedelta(days=JOINED_DAYS),
         )
-        .group_by(Invitation.patient_id, Invitation.family_link_id)
+        .group_by(Invitation.family_link_id)
     ):
-        for member in rows[pid].members:
-            if member.link.id == link_id and member.link.state == LinkState.ACTIVE:
-                member.joined_on = clock.aware(used_at).date()
+        joined[link_id] = clock.aware(used_at).date()
 
-    followups = followup_q.latest_by_patient(ids_select)
+    followups = followup_q.latest_by_patient(ids)
 
     library = get_library()
-    raised: dict[int, list[Flag]] = defaultdict(list)
-    for pid, learner_id, slug, name in failed_twice:
-        if not rows[pid].patient.is_active:
-            continue
-        module = library.module(slug)
-        raised[pid].append(
-            Flag(
-                f"failed:{learner_id}:{slug}",
-                _(
-                    "%(name)s did not pass “%(title)s” twice",
-                    name=name,
-                    title=module.title if module else slug,
-                ),
-            )
-        )
-    for row in rows.values():
-        flags = raised[row.patient.id]
-        if row.patient.is_active:
-            if row.overdue:
-                flags.append(Flag("overdue", _("%(n)d overdue", n=row.overdue)))
-            open_count = row.assigned - row.completed - row.suspended
-            since = row.last_activity or oldest_open.get(row.patient.id)
-            if open_count and since and now - since > timedelta(days=inactive_days):
-                flags.append(
-                    Flag("inactive", _("no activity for %(n)d days", n=(now - since).days))
-                )
-        for member in row.members:
-            consent = consents.get(member.link.id)
-            if member.standing.in_force and consent.expires_on is not None:
-                ends_by = today + timedelta(days=EXPIRY_WARNING_DAYS)
-                member.ends_soon = row.patient.is_active and consent.expires_on <= ends_by
-                if member.ends_soon:
+    ends_by = today + timedelta(days=EXPIRY_WARNING_DAYS)
+    for pid, row in rows.items():
+        active = row.patient.is_active
+        seen = [last_seen[uid] for uid in row._learners if last_seen.get(uid) is not None]
+        if seen:
+            row.last_activity = clock.aware(max(seen))
+        flags: list[Flag] = []
+        if active:
+            for uid in sorted(set(row._learners)):
+                for slug, name in failed_twice.get(uid, ()):
+                    module = library.module(slug)
                     flags.append(
                         Flag(
-                            f"consent_ends:{member.link.id}",
-                            _(
-                                "consent for %(name)s ends %(d)s",
-                                name=member.link.display_name,
-                                d=dates.day_text(consent.expires_on),
+                            f"failed:{uid}:{slug}",
+                            _l(
+                                "%(name)s did not pass “%(title)s” twice",
+                                name=name,
+                                title=module.title if module else slug,
                             ),
                         )
                     )
+            if row.overdue:
+                flags.append(Flag("overdue", _l("%(n)d overdue", n=row.overdue)))
+            open_count = row.assigned - row.completed - row.suspended
+            since = row.last_activity or oldest_open.get(pid)
+            if open_count and since and now - since > timedelta(days=inactive_days):
+                flags.append(
+                    Flag(
+                        "inactive",
+                        _l("no activity for %(n)d days", n=(now - since).days),
+                    )
+                )
+        facts = []
+        for link_id, name, state, in_force, expires_on in members.get(pid, ()):
+            fact = _MemberFacts(
+                link_id,
+                name,
+                in_force,
+                expires_on,
+                joined.get(link_id) if state == LinkState.ACTIVE else None,
+            )
+            facts.append(fact)
+            row.joined_count += fact.joined_on is not None
+            if active and in_force and expires_on is not None and expires_on <= ends_by:
+                row.ending_count += 1
+                flags.append(
+                    Flag(
+                        f"consent_ends:{link_id}",
+                        _l(
+                            "consent for %(name)s ends %(d)s",
+                            name=name,
+                            d=LazyString(dates.day_text, expires_on),
+                        ),
+                    )
+                )
+        row._facts = tuple(facts)
+        followup = followups.get(pid)
+        for flag in flags:
+            snoozed = followup_q.snoozes(followup, flag.key, today)
+            (row.snoozed if snoozed else row.flags).append(flag)
+        if followup is not None:
+            row.followup = followup
+            row.followup_pending = followup_q.is_pending(followup, today)
+    return list(rows.values())
+
+
+def _followable(patient: PatientRef, consented) -> tuple[int, ...]:
+    """The learners a clinician may follow up with: the patient, and family members whose
+    consent is in force (``consented``: their user ids, each with an active link and a
+    consent naming them in force). Needs-help flags, activity and averages count only
+    these."""
+    family = sorted(consented)
+    return (*family, patient.user_id) if patient.user_id is not None else tuple(family)
+
+
+def _fill(user: User, rows: list[FamilyRow], today: date) -> None:
+    """What the rows shown display beyond the triage: each family member with their consent
+    standing, withdrawal notices, the viewer's cover, the check average (over the learners
+    the clinician may follow up with) and whom the latest follow-up was with. Four queries
+    for the rows given (a page of the dashboard)."""
+    if not rows:
+        return
+    by_id = {row.patient.id: row for row in rows}
+    shown = list(by_id)
+    links: dict[int, list[FamilyLink]] = defaultdict(list)
+    for link in db.session.scalars(
+        select(FamilyLink).where(FamilyLink.patient_id.in_(shown)).order_by(FamilyLink.id)
+    ):
+        links[link.patient_id].append(link)
+    consents: dict[int, Consent] = {}
+    for consent in db.session.scalars(
+        select(Consent).where(Consent.patient_id.in_(shown)).order_by(Consent.id.desc())
+    ):
+        consents.setdefault(consent.family_link_id, consent)
+
+    cover, away = aliased(CareTeamMember), aliased(User)
+    for pid, until, name in db.session.execute(
+        select(cover.patient_id, cover.ends_on, away.display_name)
+        .outerjoin(away, away.id == cover.covering_for_id)
+        .where(
+            cover.patient_id.in_(shown),
+            cover.clinician_id == user.id,
+            cover.ends_on.is_not(None),
+        )
+    ):
+        by_id[pid].covering_until = until
+        by_id[pid].covering_for = name
+
+    sums: dict[int, tuple[float, int]] = {}
+    for uid, total, count in db.session.execute(
+        select(QuizAttempt.user_id, func.sum(QuizAttempt.score), func.count(QuizAttempt.score))
+        .where(QuizAttempt.user_id.in_({uid for row in rows for uid in row._learners}))
+        .group_by(QuizAttempt.user_id)
+    ):
+        sums[uid] = (float(total or 0), count)
+    for row in rows:
+        taken = [sums[uid] for uid in row._learners if uid in sums]
+        count = sum(n for _total, n in taken)
+        row.quiz_average = sum(total for total, _n in taken) / count if count else None
+
+    for row in rows:
+        facts = {fact.link_id: fact for fact in row._facts}
+        row.members = []
+        for link in links.get(row.patient.id, ()):
+            fact = facts.get(link.id)
+            if fact is None:  # removed
+                continue
+            member = Member(link, standing(consents.get(link.id), today))
+            member.joined_on = fact.joined_on
+            consent = consents.get(link.id)
+            if member.standing.in_force and consent.expires_on is not None:
+                member.ends_soon = row.patient.is_active and consent.expires_on <= (
+                    today + timedelta(days=EXPIRY_WARNING_DAYS)
+                )
             elif (
                 member.standing.state == "withdrawn"
                 and member.standing.since
@@ -326,27 +530,21 @@ def caseload_rows(
                     _(
                         "%(name)s: consent withdrawn %(d)s — they no longer see anything "
                         "about the patient",
-                        name=member.link.display_name,
+                        name=link.display_name,
                         d=dates.day_text(member.standing.since),
                     )
                 )
-        followup = followups.get(row.patient.id)
-        for flag in flags:
-            snoozed = followup_q.snoozes(followup, flag.key, today)
-            (row.snoozed if snoozed else row.flags).append(flag)
-        if followup is not None:
-            row.followup = followup
-            row.followup_pending = followup_q.is_pending(followup, today)
-            row.contacted = _contacted_name(row.patient, followup)
-    return list(rows.values())
+            row.members.append(member)
+        if row.followup is not None:
+            row.contacted = _contacted_name(row, links.get(row.patient.id, ()))
 
 
-def _contacted_name(patient: Patient, followup: FollowUp) -> str:
+def _contacted_name(row: FamilyRow, links) -> str:
     """Whom a follow-up was with: the patient, or the family member (even one removed since)."""
-    if followup.family_link_id is None:
-        return patient.display_name
-    for link in patient.family_links:
-        if link.id == followup.family_link_id:
+    if row.followup.family_link_id is None:
+        return row.patient.display_name
+    for link in links:
+        if link.id == row.followup.family_link_id:
             return link.display_name
     return _("a family member")
 
@@ -363,8 +561,8 @@ SHOW = {
     "all": lambda r: True,
     "needs_help": lambda r: r.needs_help,
     "overdue": lambda r: bool(r.overdue),
-    "joined": lambda r: bool(r.joined),
-    "consent_ending": lambda r: bool(r.consents_ending),
+    "joined": lambda r: bool(r.joined_count),
+    "consent_ending": lambda r: bool(r.ending_count),
 }
 #: The longest search the dashboard looks for (longer text is cut, never refused).
 SEARCH_MAX = 100
@@ -378,8 +576,7 @@ def search_text(raw: str | None) -> str:
 def matches(row: FamilyRow, q: str) -> bool:
     """The patient's name or a family member's name contains ``q`` (any case)."""
     needle = q.casefold()
-    names = [row.patient.display_name, *(m.link.display_name for m in row.members)]
-    return any(needle in " ".join(name.split()).casefold() for name in names)
+    return any(needle in " ".join(name.split()).casefold() for name in row.names)
 
 
 def filter_and_sort(rows: list[FamilyRow], *, show: str, sort: str, q: str = "") -> list[FamilyRow]:
@@ -404,9 +601,47 @@ def summarize(rows: list[FamilyRow]) -> Summary:
         needs_help=sum(1 for r in rows if r.needs_help),
         overdue=sum(1 for r in rows if r.overdue),
         overdue_readings=sum(r.overdue for r in rows),
-        joined=sum(len(r.joined) for r in rows),
-        consents_ending=sum(len(r.consents_ending) for r in rows),
+        joined=sum(r.joined_count for r in rows),
+        consents_ending=sum(r.ending_count for r in rows),
     )
+
+
+@dataclass(frozen=True)
+class CaseloadPage:
+    """One page of the dashboard: its rows in full, the summary of the whole caseload, and
+    how many families the search and filter kept."""
+
+    rows: list[FamilyRow]
+    summary: Summary
+    total: int
+    page: int
+    pages: int
+
+
+def caseload_page(
+    user: User,
+    *,
+    status: str = "active",
+    show: str = "all",
+    sort: str = "needs_help",
+    q: str = "",
+    page: int = 1,
+    per_page: int = 25,
+    today: date | None = None,
+) -> CaseloadPage:
+    """The dashboard: every family on the caseload is counted, flagged, filtered and sorted
+    (``_triage``: plain columns, grouped queries), then only the page shown is read in full
+    (``_fill``). The summary is the whole caseload's, before search and filter; a page past
+    the last shows the last. Eleven queries, whatever the caseload size or the page."""
+    today = today or clock.today()
+    rows = _triage(user, status, today)
+    summary = summarize(rows)
+    rows = filter_and_sort(rows, show=show, sort=sort, q=q)
+    pages = max(1, -(-len(rows) // per_page))
+    page = min(max(page, 1), pages)
+    shown = rows[(page - 1) * per_page : page * per_page]
+    _fill(user, shown, today)
+    return CaseloadPage(shown, summary, len(rows), page, pages)
 
 
 def learner_detail(patient: Patient, learner_id: int):
@@ -529,10 +764,15 @@ class _Tally:
     wrong: Counter = field(default_factory=Counter)
 
 
-def _tallies(user: User, modules: list[Module]) -> dict[tuple[str, str, bool], _Tally]:
+def _tallies(
+    user: User, modules: list[Module], *, later: bool = False
+) -> dict[tuple[str, str, bool], _Tally]:
     """Per (module slug, question id, is the learner's first attempt): answers, correct
-    answers, learners and wrong answers by what was chosen. Attempts on each module's current
-    version by learners in scope, in two queries however many modules and learners."""
+    answers, learners and wrong answers by what was chosen, over learners' first attempts on
+    each module's current version (``later``: their later attempts instead) by learners in
+    scope, in one query however many modules and learners. A learner has one first attempt
+    per module and an attempt answers each question once, so the learners behind a
+    question's first answers are their number."""
     conditions = [
         or_(
             *(
@@ -547,7 +787,6 @@ def _tallies(user: User, modules: list[Module]) -> dict[tuple[str, str, bool], _
     numbered = (
         select(
             QuizAttempt.id.label("attempt_id"),
-            QuizAttempt.user_id.label("user_id"),
             QuizAttempt.module_slug.label("module_slug"),
             func.row_number()
             .over(
@@ -559,35 +798,44 @@ def _tallies(user: User, modules: list[Module]) -> dict[tuple[str, str, bool], _
         .where(*conditions)
         .subquery("numbered")
     )
-    # A column of its own, so both queries group by a column rather than by an expression
+    # A column of its own, so the query groups by a column rather than by an expression
     # with a bound parameter (PostgreSQL would not see the SELECT and GROUP BY ones as equal).
-    attempts = select(
-        numbered.c.attempt_id,
-        numbered.c.user_id,
-        numbered.c.module_slug,
-        (numbered.c.nth == 1).label("is_first"),
-    ).subquery("attempts")
-    keys = (attempts.c.module_slug, QuizAnswer.question_id, attempts.c.is_first)
-    tallies: dict[tuple[str, str, bool], _Tally] = defaultdict(_Tally)
-    for slug, question_id, is_first, answered, learners, correct in db.session.execute(
+    # "nth < 2", not "nth = 1": the same rows, but PostgreSQL guesses a third of them kept
+    # rather than one in two hundred, and so groups them in a hash table instead of sorting
+    # a hundred thousand answers on disk.
+    kept = numbered.c.nth > 1 if later else numbered.c.nth < 2
+    attempts = (
         select(
-            *keys,
-            func.count(QuizAnswer.id),
-            func.count(attempts.c.user_id.distinct()),
-            func.sum(case((QuizAnswer.correct.is_(True), 1), else_=0)),
+            numbered.c.attempt_id,
+            numbered.c.module_slug,
+            (numbered.c.nth == 1).label("is_first"),
         )
+        .where(kept)
+        .subquery("attempts")
+    )
+    keys = (
+        attempts.c.module_slug,
+        QuizAnswer.question_id,
+        attempts.c.is_first,
+        QuizAnswer.correct,
+        QuizAnswer.chosen,
+    )
+    tallies: dict[tuple[str, str, bool], _Tally] = defaultdict(_Tally)
+    for slug, question_id, is_first, correct, chosen, count in db.session.execute(
+        select(*keys, func.count())
+        .select_from(QuizAnswer)
         .join(attempts, attempts.c.attempt_id == QuizAnswer.attempt_id)
         .group_by(*keys)
     ):
         tally = tallies[(slug, question_id, bool(is_first))]
-        tally.answered, tally.learners, tally.correct = answered, learners, int(correct or 0)
-    for slug, question_id, is_first, chosen, count in db.session.execute(
-        select(*keys, QuizAnswer.chosen, func.count(QuizAnswer.id))
-        .join(attempts, attempts.c.attempt_id == QuizAnswer.attempt_id)
-        .where(QuizAnswer.correct.is_(False))
-        .group_by(*keys, QuizAnswer.chosen)
-    ):
-        tallies[(slug, question_id, bool(is_first))].wrong[chosen] = count
+        tally.answered += count
+        if correct:
+            tally.correct += count
+        else:
+            tally.wrong[chosen] += count
+    for (_slug, _question, is_first), tally in tallies.items():
+        if is_first:
+            tally.learners = tally.answered
     return tallies
 
 
@@ -636,8 +884,9 @@ def item_analysis(
     """Question analysis over the learners this staff member may follow up with (admins: the
     whole program), on each module's current version: per question of one module, the share
     correct, the most chosen wrong answer and how many learners (and attempts) that rests on;
-    and the hardest questions across modules. Two queries, whatever the number of modules,
-    learners or attempts.
+    and the hardest questions across modules. One query of first attempts, whatever the
+    number of modules, learners or attempts (and one of the shown module's later attempts
+    with ``every_attempt``).
 
     Each learner's first attempt counts once; ``every_attempt`` counts every attempt in the
     one module's view (the ranking always counts first attempts). ``slug`` None: the first
@@ -665,6 +914,8 @@ def item_analysis(
         asked = next((m for m in modules if learners[m.slug]), None)
     current = None
     if asked is not None:
+        if every_attempt:  # later attempts: the one module shown, a second query
+            tallies.update(_tallies(user, [asked], later=True))
         rows = (
             _module_rows(asked, tallies, every_attempt=True)
             if every_attempt

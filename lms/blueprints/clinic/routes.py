@@ -83,33 +83,38 @@ PER_PAGE = 25
 
 @bp.route("/")
 def caseload():
-    """The caseload dashboard: summary tiles, then one row per family, needs-help flags
-    first (admins: all), found by name with ``q``. Audited; a search is recorded as
-    "search" and its count, never the name searched for."""
+    """The caseload dashboard: summary tiles over the whole caseload, then one page of
+    families, needs-help flags first (admins: all), found by name with ``q``; the filters,
+    sort and search are kept from page to page. Audited; a search is recorded as "search"
+    and its count, never the name searched for."""
     status = inputs.choice("status", ("active", "discharged", "all"), "active")
     show = inputs.choice("show", tuple(insight.SHOW), "all")
     sort = inputs.choice("sort", tuple(insight.SORTS), "needs_help")
     q = insight.search_text(request.args.get("q"))
-    page = inputs.page_number()
-    rows = insight.caseload_rows(_me(), status=status)
-    summary = insight.summarize(rows)
-    rows = insight.filter_and_sort(rows, show=show, sort=sort, q=q)
-    pages = max(1, -(-len(rows) // PER_PAGE))
-    page = min(page, pages)
-    shown = rows[(page - 1) * PER_PAGE : page * PER_PAGE]
-    found = f"search, {len(rows)} families found" if q else f"{len(shown)} families shown"
-    audit.record("caseload.view", detail=found)
-    return render_template(
-        "clinic/caseload.html",
-        rows=shown,
-        total=len(rows),
-        page=page,
-        pages=pages,
+    result = insight.caseload_page(
+        _me(),
         status=status,
         show=show,
         sort=sort,
         q=q,
-        summary=summary,
+        page=inputs.page_number(),
+        per_page=PER_PAGE,
+    )
+    found = (
+        f"search, {result.total} families found" if q else f"{len(result.rows)} families shown"
+    )
+    audit.record("caseload.view", detail=found)
+    return render_template(
+        "clinic/caseload.html",
+        rows=result.rows,
+        total=result.total,
+        page=result.page,
+        pages=result.pages,
+        status=status,
+        show=show,
+        sort=sort,
+        q=q,
+        summary=result.summary,
         library=get_library(),
     )
 
