@@ -442,6 +442,8 @@ class Generator:
         self.staff: dict[str, int] = {}
         #: Patients clinician@example.org covers for a colleague.
         self.covering = 0
+        #: Families given to clinicians other than clinician@example.org so far.
+        self.others = 0
         #: Active patients of each clinician (for group sessions).
         self.active: dict[int, list[int]] = defaultdict(list)
 
@@ -505,8 +507,9 @@ class Generator:
         main = self.staff["clinician@example.org"]
         if on_caseload:
             clinician = main
-        else:
-            clinician = self.clinicians[n % len(self.clinicians)]
+        else:  # the others in turn (a counter of their own: n would skip some)
+            clinician = self.clinicians[self.others % len(self.clinicians)]
+            self.others += 1
         discharged = rng.random() < 0.14
         if discharged:
             enrolled = self.today - timedelta(days=rng.randint(100, 540))
