@@ -117,6 +117,8 @@ def _init_extensions(app: Flask) -> None:
     # each app's own RATELIMIT_KEY_PREFIX must decide where its counts live, or two programs
     # (or two test runs) sharing one Redis would count each other's sign-ins.
     limiter._key_prefix = app.config["RATELIMIT_KEY_PREFIX"]
+    # Likewise its "storage is down, use memory" state: each app starts with its own storage.
+    limiter._storage_dead = False
     limiter.init_app(app)
     production = app.config["LMS_ENV"] == "production"
     talisman.init_app(

@@ -184,6 +184,12 @@ def apply_defaults(config) -> None:
     # one app (a test) switching limits off would switch them off for every later app.
     default("RATELIMIT_ENABLED", True)
     default("RATELIMIT_KEY_PREFIX", "lms")
+    # Redis down: count in each process's memory (logged) instead of failing every sign-in
+    # with a 500; the limits still hold, per app server, until Redis answers again.
+    default("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    if str(config.get("RATELIMIT_STORAGE_URI") or "").startswith("redis"):
+        # A Redis that hangs is a Redis that is down: no request waits on it for long.
+        default("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
     config["WTF_CSRF_TIME_LIMIT"] = None  # the session's own lifetime bounds the token
     default("BABEL_DEFAULT_LOCALE", "en")
     default("LANGUAGES", ("en", "es"))
