@@ -15,7 +15,20 @@ from flask import current_app
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ARRAY,
+    Index,
+    Integer,
+    Select,
+    and_,
+    any_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased, selectinload
 
 from lms import access, clock, dates
@@ -42,6 +55,26 @@ from lms.models import (
     Role,
     User,
 )
+
+#: Each learner's last activity, read from the index alone (migration 0020). Declared here,
+#: beside the one query that needs it; building it attaches it to ``module_progress``, so the
+#: models' metadata (``create_all``, the migrations check) has it as the migration does.
+ACTIVITY_INDEX = Index(
+    "ix_module_progress_user_activity",
+    ModuleProgress.__table__.c.user_id,
+    ModuleProgress.__table__.c.last_activity_at,
+)
+
+
+def _among(column, ids):
+    """``column IN ids`` for a list of ids the caller read: on PostgreSQL one array
+    parameter (``= ANY``), so hundreds of ids make one bind and a short statement the
+    driver and the server parse once, not a placeholder each."""
+    ids = list(ids)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(ids, ARRAY(Integer)))
+    return column.in_(ids)
+
 
 EXPIRY_WARNING_DAYS = 14
 #: A withdrawn consent is shown as a notice on the dashboard for this many days.
@@ -255,7 +288,7 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
             of_member(case((in_force_clause(today), True), else_=False)),
             of_member(Consent.expires_on),
         )
-        .where(FamilyLink.patient_id.in_(ids), FamilyLink.state != LinkState.REMOVED)
+        .where(_among(FamilyLink.patient_id, ids), FamilyLink.state != LinkState.REMOVED)
         .order_by(FamilyLink.patient_id, FamilyLink.id)
     ):
         members[pid].append((link_id, name, state, bool(in_force), expires_on))
@@ -267,7 +300,7 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
     # The progress rows of the caseload's learners only (everyone a reading was given to:
     # the planner then reads them by index, whatever the program's size).
     given_to = db.session.scalars(
-        select(Assignment.learner_id).where(Assignment.patient_id.in_(ids)).distinct()
+        select(Assignment.learner_id).where(_among(Assignment.patient_id, ids)).distinct()
     ).all()
     progress = (
         select(
@@ -276,7 +309,7 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
             ModuleProgress.module_slug,
             ModuleProgress.completed_at,
         )
-        .where(ModuleProgress.user_id.in_(given_to))
+        .where(_among(ModuleProgress.user_id, given_to))
         .subquery("assignment_progress")
     )
     each = (
@@ -296,7 +329,7 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
                 progress.c.module_slug == Assignment.module_slug,
             ),
         )
-        .where(Assignment.patient_id.in_(ids))
+        .where(_among(Assignment.patient_id, ids))
         .subquery("each_assignment")
     )
     keys = (
@@ -308,25 +341,35 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
         each.c.past_due,
     )
     tallies: dict[int, dict[AssignmentStatus, list]] = defaultdict(dict)
-    decided: dict[status_rules.Facts, AssignmentStatus] = {}
+    decided: dict[tuple[bool, ...], AssignmentStatus] = {}
     yesterday = today - timedelta(days=1)
     for pid, learner, cancelled, completed, started, past_due, n, oldest in db.session.execute(
         select(*keys, func.count(), func.min(each.c.assigned_at)).group_by(*keys)
     ):
         patient = rows[pid].patient
-        facts = status_rules.Facts(
-            cancelled=bool(cancelled),
-            completed=bool(completed),
-            completed_version=None,  # done either way: the dashboard counts "done"
-            started=bool(started),
-            due_on=yesterday if past_due else None,
-            patient_active=patient.is_active,
-            learner_is_patient=patient.user_id is not None and patient.user_id == learner,
-            consent_in_force=learner in consented.get(pid, ()),
+        is_patient = patient.user_id is not None and patient.user_id == learner
+        key = (
+            bool(cancelled),
+            bool(completed),
+            bool(started),
+            bool(past_due),
+            patient.is_active,
+            is_patient,
+            learner in consented.get(pid, ()),
         )
-        found = decided.get(facts)
+        found = decided.get(key)
         if found is None:
-            found = decided[facts] = status_rules.status_of(facts, None, today)
+            facts = status_rules.Facts(
+                cancelled=key[0],
+                completed=key[1],
+                completed_version=None,  # done either way: the dashboard counts "done"
+                started=key[2],
+                due_on=yesterday if past_due else None,
+                patient_active=key[4],
+                learner_is_patient=is_patient,
+                consent_in_force=key[6],
+            )
+            found = decided[key] = status_rules.status_of(facts, None, today)
         tally = tallies[pid].setdefault(found, [0, None])
         tally[0] += n
         if oldest is not None and (tally[1] is None or oldest < tally[1]):
@@ -349,13 +392,13 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
     last_seen = dict(
         db.session.execute(
             select(ModuleProgress.user_id, func.max(ModuleProgress.last_activity_at))
-            .where(ModuleProgress.user_id.in_(learner_ids))
+            .where(_among(ModuleProgress.user_id, learner_ids))
             .group_by(ModuleProgress.user_id)
         ).all()
     )
     failed = (
         select(QuizAttempt.user_id.label("user_id"), QuizAttempt.module_slug.label("slug"))
-        .where(QuizAttempt.user_id.in_(learner_ids))
+        .where(_among(QuizAttempt.user_id, learner_ids))
         .group_by(QuizAttempt.user_id, QuizAttempt.module_slug)
         .having(
             func.sum(case((QuizAttempt.passed.is_(False), 1), else_=0)) >= 2,
@@ -376,7 +419,7 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
     for link_id, used_at in db.session.execute(
         select(Invitation.family_link_id, func.max(Invitation.used_at))
         .where(
-            Invitation.patient_id.in_(ids),
+            _among(Invitation.patient_id, ids),
             Invitation.family_link_id.is_not(None),
             Invitation.used_at >= now - timedelta(days=JOINED_DAYS),
         )
@@ -384,7 +427,7 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
     ):
         joined[link_id] = clock.aware(used_at).date()
 
-    followups = followup_q.latest_by_patient(ids)
+    followups = followup_q.latest_by_patient(select(Patient.id).where(_among(Patient.id, ids)))
 
     library = get_library()
     ends_by = today + timedelta(days=EXPIRY_WARNING_DAYS)

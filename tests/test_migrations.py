@@ -332,3 +332,70 @@ def test_upgrade_names_the_assignment_of_reminders_still_to_send(tmp_path):
             with engine.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             engine.dispose()
+
+
+def test_0020_adds_the_dashboards_index_and_downgrade_removes_it(tmp_path):
+    """The index the dashboard reads learners' last activity from, and on PostgreSQL the
+    statistics that keep the question analysis's plan a hash: added on top of a database
+    that has progress and attempts, removed by the downgrade, results unchanged."""
+    url, cleanup = _fresh_url(tmp_path)
+    try:
+        app = create_app(_test_config(url))
+        with app.app_context():
+            upgrade(directory=MIGRATIONS, revision="0019")
+            stamp = clock.utcnow()
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        'INSERT INTO "user" (id, email, display_name, role, active, '
+                        "session_version, reminders_enabled, created_at, updated_at) VALUES "
+                        "(1, 'l@example.org', 'L', 'family', true, 1, true, :t, :t)"
+                    ),
+                    {"t": stamp},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO module_progress (id, user_id, module_slug, started_at, "
+                        "last_activity_at, sections_read, sections_total) VALUES "
+                        "(1, 1, 'a', :t, :t, 1, 2), (2, 1, 'b', :t, :late, 2, 2)"
+                    ),
+                    {"t": stamp, "late": stamp + timedelta(hours=1)},
+                )
+
+            def state():
+                names = {i["name"] for i in inspect(db.engine).get_indexes("module_progress")}
+                stats = None
+                if db.engine.dialect.name == "postgresql":
+                    with db.engine.connect() as conn:
+                        stats = conn.execute(
+                            text(
+                                "SELECT count(*) FROM pg_statistic_ext WHERE stxname = "
+                                "'st_quiz_attempt_module_version' AND stxnamespace = "
+                                "to_regnamespace(current_schema())"
+                            )
+                        ).scalar()
+                return "ix_module_progress_user_activity" in names, stats
+
+            assert state()[0] is False
+            upgrade(directory=MIGRATIONS, revision="0020")
+            has_index, stats = state()
+            assert has_index and stats in (None, 1)
+            with db.engine.connect() as conn:
+                latest = conn.execute(
+                    text(
+                        "SELECT module_slug FROM module_progress WHERE user_id = 1 "
+                        "ORDER BY last_activity_at DESC LIMIT 1"
+                    )
+                ).scalar()
+            assert latest == "b"
+            downgrade(directory=MIGRATIONS, revision="0019")
+            assert state() == (False, None if stats is None else 0)
+            with db.engine.connect() as conn:
+                assert conn.execute(text("SELECT count(*) FROM module_progress")).scalar() == 2
+            db.engine.dispose()
+    finally:
+        if cleanup:
+            engine, schema = cleanup
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()
