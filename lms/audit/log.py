@@ -7,9 +7,8 @@ raw values beside the readable ones.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,11 +18,11 @@ from flask import current_app, has_request_context
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, String, cast, column, func, or_, select, text, values
 
 from lms import audit
 from lms.config import program_timezone
-from lms.csvutil import csv_cell
+from lms.csvutil import copy_chunks, csv_chunks, sql_cell
 from lms.extensions import db
 from lms.models import AuditEvent, Patient, User
 from lms.models.audit import AuditChainHead
@@ -507,39 +506,84 @@ CSV_HEADER = (
 )
 
 
-_cell = csv_cell
+def audit_csv(actor: User, filters: AuditFilters) -> Iterator[bytes]:
+    """Every event that matches the filters, newest first, as CSV chunks to stream.
 
-
-def audit_csv(actor: User, filters: AuditFilters) -> str:
-    """Every event that matches the filters, newest first, as CSV; the export is audited.
-    Times: ISO 8601 in UTC, and the same moment in the program's zone with its offset."""
+    The export is audited first (``rows=`` how many match now), in the caller's transaction;
+    the rows are read lazily, as the chunks are taken (after the request has committed), up to
+    the export's own row: the file holds what matched when it was asked for, never itself.
+    Times: ISO 8601 in UTC, and the same moment in the program's zone with its offset. On
+    PostgreSQL the database writes the rows (``csvutil.copy_chunks``), the same bytes."""
     zone = program_zone()
-    rows = db.session.execute(
-        audit_query(filters, zone)
-        .add_columns(User.email, User.display_name)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-    ).all()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    for event, email, name in rows:
-        at = event.at.astimezone(UTC)
-        writer.writerow(
-            [
-                _cell(at.strftime("%Y-%m-%dT%H:%M:%SZ")),
-                _cell(event.actor_id),
-                _cell(email),
-                _cell(name),
-                _cell(event.action),
-                _cell(event.subject_type),
-                _cell(event.subject_id),
-                _cell(event.patient_id),
-                _cell(event.outcome),
-                _cell(event.ip),
-                _cell(event.detail),
-                _cell(at.astimezone(zone).isoformat(timespec="seconds")),
-                _cell(action_label(event.action)),
-            ]
+    query = audit_query(filters, zone)
+    count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    own = audit.record("audit.export", actor=actor, detail=f"rows={count} {filters.describe()}")
+    db.session.flush()  # its id bounds what the file holds
+    query = query.outerjoin(User, User.id == AuditEvent.actor_id).where(AuditEvent.id < own.id)
+
+    def lines() -> Iterator[list[object]]:
+        labels: dict[str, str] = {}
+        result = db.session.execute(
+            query.with_only_columns(
+                AuditEvent.at,
+                AuditEvent.actor_id,
+                User.email,
+                User.display_name,
+                AuditEvent.action,
+                AuditEvent.subject_type,
+                AuditEvent.subject_id,
+                AuditEvent.patient_id,
+                AuditEvent.outcome,
+                AuditEvent.ip,
+                AuditEvent.detail,
+            ).execution_options(yield_per=current_app.config.get("EXPORT_FETCH_ROWS", 2000))
         )
-    audit.record("audit.export", actor=actor, detail=f"rows={len(rows)} {filters.describe()}")
-    return out.getvalue()
+        try:
+            for at, actor_id, email, name, action, *rest in result:
+                at = at.astimezone(UTC)
+                label = labels.get(action)
+                if label is None:
+                    label = labels[action] = action_label(action)
+                yield [
+                    at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    actor_id,
+                    email,
+                    name,
+                    action,
+                    *rest,
+                    at.astimezone(zone).isoformat(timespec="seconds"),
+                    label,
+                ]
+        finally:
+            result.close()
+
+    def written_by_postgresql() -> Iterator[bytes]:
+        session = db.session()
+        session.execute(text("SET LOCAL jit = off"))
+        # to_char writes a time in the session's zone: the program's, for time_local
+        session.execute(select(func.set_config("TimeZone", zone.key, True)))
+        words = (
+            values(column("action", String), column("words", String), name="action_words")
+            .data([(action, str(words)) for action, words in ACTION_LABELS.items()])
+            .alias("action_words")
+        )
+        rows = query.outerjoin(words, words.c.action == AuditEvent.action).with_only_columns(
+            func.to_char(func.timezone("UTC", AuditEvent.at), 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+            cast(AuditEvent.actor_id, String),
+            sql_cell(User.email),
+            sql_cell(User.display_name),
+            sql_cell(AuditEvent.action),
+            sql_cell(AuditEvent.subject_type),
+            cast(AuditEvent.subject_id, String),
+            cast(AuditEvent.patient_id, String),
+            sql_cell(AuditEvent.outcome),
+            sql_cell(AuditEvent.ip),
+            sql_cell(AuditEvent.detail),
+            func.to_char(AuditEvent.at, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'),
+            sql_cell(func.coalesce(words.c.words, AuditEvent.action)),
+        )
+        yield from copy_chunks(b"".join(csv_chunks(CSV_HEADER, ())), [rows])
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        return written_by_postgresql()
+    return csv_chunks(CSV_HEADER, lines())

@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -578,11 +579,13 @@ def audit_log():
 @bp.route("/audit.csv")
 @recent_auth_required()
 def audit_csv():
+    """The filtered audit log as CSV, streamed: audited (and committed with the request)
+    before the first byte; the rows follow in chunks as they are read."""
     _form, filters = _applied_filters()
     body = audit_records.audit_csv(_me(), filters)
     stamp = clock.utcnow().strftime("%Y%m%d-%H%M%S")
     return Response(
-        body,
+        stream_with_context(body),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
     )

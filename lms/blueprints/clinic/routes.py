@@ -14,12 +14,14 @@ from flask import (
     render_template,
     request,
     session,
+    stream_template,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms import access, audit, clock, inputs, insight, notices
+from lms import access, audit, clock, inputs, insight
 from lms import reports as report_q
 from lms.assignments import operations as assignment_ops
 from lms.assignments import queries as assignment_q
@@ -39,7 +41,7 @@ from lms.blueprints.clinic.forms import (
 from lms.consent import operations as consent_ops
 from lms.consent import queries as consent_q
 from lms.content import get_library
-from lms.csvutil import csv_text
+from lms.csvutil import chunked
 from lms.extensions import db
 from lms.group_sessions import operations as session_log
 from lms.group_sessions import queries as session_q
@@ -850,11 +852,12 @@ def session_void(session_id: str):
     ), (400 if request.method == "POST" else 200)
 
 
-def _csv_response(rows, name: str):
-    body = csv_text(report_q.REPORT_HEADER, rows, preamble=notices.csv_notice_rows())
+def _csv_response(body, name: str):
+    """A CSV export streamed as it is read: the audit row is written (and committed with the
+    request) before the first byte; the file follows in chunks, never held whole."""
     stamp = clock.today().isoformat()
     return Response(
-        body,
+        stream_with_context(body),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"'},
     )
@@ -862,63 +865,67 @@ def _csv_response(rows, name: str):
 
 @bp.route("/reports")
 def reports():
-    """A printable report of the caseload's progress."""
-    rows = report_q.report_rows(_me())
-    audit.record("report.view", detail=f"{len(rows)} rows")
-    return render_template(
-        "clinic/report.html", rows=rows, header=report_q.REPORT_HEADER, patient=None
+    """A printable report of the caseload's progress, streamed: the rows are sent as they
+    are read, so the first lines show at once whatever the caseload's size."""
+    audit.record("report.view", detail=f"{report_q.patients_in_scope(_me())} patients")
+    page = stream_template(
+        "clinic/report.html",
+        rows=report_q.report_rows(_me()),
+        header=report_q.REPORT_HEADER,
+        patient=None,
     )
+    return Response(chunked(page), mimetype="text/html")
 
 
 @bp.route("/reports/caseload.csv")
 @recent_auth_required()
 def caseload_csv():
-    """CSV of every learner-assignment on the caseload. Audited."""
-    rows = report_q.report_rows(_me())
-    audit.record("report.export", detail=f"caseload csv, {len(rows)} rows")
-    return _csv_response(rows, "caseload")
+    """CSV of every learner-assignment on the caseload, streamed. Audited (with the number of
+    patients it covers) before the first byte."""
+    patients = report_q.patients_in_scope(_me())
+    audit.record("report.export", detail=f"caseload csv, {patients} patients")
+    return _csv_response(report_q.report_csv(_me()), "caseload")
 
 
 @bp.route("/patients/<patient_id>/report.csv")
 @recent_auth_required()
 def patient_csv(patient_id: str):
-    """CSV of one patient's family. Audited."""
+    """CSV of one patient's family, streamed. Audited (with its rows) before the first byte."""
     patient = access.patient_for(_me(), patient_id)
-    rows = report_q.report_rows(_me(), patient.id)
+    count = report_q.report_count(_me(), patient.id)
     audit.record(
         "report.export",
         subject=patient,
         patient_id=patient.id,
-        detail=f"family csv, {len(rows)} rows",
+        detail=f"family csv, {count} rows",
     )
-    return _csv_response(rows, "family")
+    return _csv_response(report_q.report_csv(_me(), patient.id), "family")
 
 
 @bp.route("/patients/<patient_id>/report")
 def patient_report(patient_id: str):
-    """A printable report of one patient's family."""
+    """A printable report of one patient's family (streamed like the caseload's)."""
     patient = access.patient_for(_me(), patient_id, audit="report.view")
-    rows = report_q.report_rows(_me(), patient.id)
-    return render_template(
+    page = stream_template(
         "clinic/report.html",
-        rows=rows,
+        rows=report_q.report_rows(_me(), patient.id),
         header=report_q.REPORT_HEADER,
         patient=patient,
         summary=report_q.family_summary(patient.id),
         generated_at=clock.utcnow(),
     )
+    return Response(chunked(page), mimetype="text/html")
 
 
 @bp.route("/reports/program")
 def program_report():
-    """Admins only (others 404): completion by module and by clinician, median days."""
+    """Admins only (others 404): completion by module and by clinician, median days, grouped
+    in the database; streamed, each table sent as soon as it is computed."""
     if not current_user.is_admin:
         abort(404)
-    by_module, by_clinician = report_q.program_report()
     audit.record("report.program_view")
-    return render_template(
-        "clinic/program_report.html", by_module=by_module, by_clinician=by_clinician
-    )
+    page = stream_template("clinic/program_report.html", sections=report_q.program_sections())
+    return Response(chunked(page), mimetype="text/html")
 
 
 # Pages kept in their own modules, on this blueprint.
