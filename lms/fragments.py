@@ -10,8 +10,10 @@ A fragment is rendered without the request's context: no ``current_user``, ``req
 ``session`` or ``g`` (Flask-Login's and Flask's context processors do not run), so nothing
 about the reader can be kept by mistake. What does differ per reader is left out and placed by
 the caller; the one exception is the CSRF token of forms inside a fragment: ``csrf_token()``
-there writes a placeholder that each page replaces with its own token, and ``slot(name)``
-marks where the caller's per-page value goes (``fragment(..., slots={name: value})``).
+there writes a placeholder that each page replaces with its own token, ``slot(name)`` marks
+where the caller's per-page value goes (``fragment(..., slots={name: value})``), and what lies
+between ``shown_if(name)`` and ``end_if()`` is kept only for the names the caller shows
+(``fragment(..., shown={...})``).
 
 ``key`` must come from a small, known set (a module's slug and version, a section's key, a
 variant): never from what someone typed, so the number of kept fragments stays bounded (and
@@ -20,7 +22,9 @@ variant): never from what someone typed, so the number of kept fragments stays b
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import re
+from collections.abc import Collection, Hashable
+from html import unescape
 
 from flask import current_app, g
 from flask import url_for as flask_url_for
@@ -40,6 +44,18 @@ def _slot(name: str) -> Markup:
     return Markup(f"\x1bslot:{escape(name)}\x1b")  # noqa: S704 -- escaped name, our own marker
 
 
+_IF_START = "\x1bif:"
+_SHOWN_IF = re.compile(r"\x1bif:([^\x1b]*)\x1b(.*?)\x1bend-if\x1b", re.DOTALL)
+
+
+def _shown_if(name: str) -> Markup:
+    return Markup(f"{_IF_START}{escape(name)}\x1b")  # noqa: S704 -- escaped name, our marker
+
+
+def _end_if() -> Markup:
+    return Markup("\x1bend-if\x1b")
+
+
 def _render(name: str, context: dict) -> str:
     template = current_app.jinja_env.get_template(name)
     return template.render(
@@ -51,16 +67,25 @@ def _render(name: str, context: dict) -> str:
         current_user=None,
         csrf_token=lambda: _SLOT_MARKUP,
         slot=_slot,
+        shown_if=_shown_if,
+        end_if=_end_if,
         lang=str(get_locale() or "en"),
         program_name=current_app.config["PROGRAM_NAME"],
         **context,
     )
 
 
-def fragment(name: str, key: Hashable = (), slots: dict | None = None, **context) -> Markup:
+def fragment(
+    name: str,
+    key: Hashable = (),
+    slots: dict | None = None,
+    shown: Collection[str] = (),
+    **context,
+) -> Markup:
     """The HTML of template ``name`` for ``key`` in the page's language (see the module's
     docstring for what a fragment may depend on). Where the template writes ``slot("x")``,
-    this page's ``slots["x"]`` goes, escaped."""
+    this page's ``slots["x"]`` goes, escaped; what it puts between ``shown_if("x")`` and
+    ``end_if()`` stays only when ``"x"`` is in ``shown`` (a section marked read, say)."""
     app = current_app._get_current_object()
     locale = str(get_locale() or "en")
     if app.debug:
@@ -80,6 +105,8 @@ def fragment(name: str, key: Hashable = (), slots: dict | None = None, **context
         html = html.replace(CSRF_SLOT, _csrf_token())
     for slot_name, value in (slots or {}).items():
         html = html.replace(f"\x1bslot:{slot_name}\x1b", str(escape(value)))
+    if _IF_START in html:
+        html = _SHOWN_IF.sub(lambda m: m.group(2) if unescape(m.group(1)) in shown else "", html)
     return Markup(html)  # noqa: S704 -- rendered by Jinja with autoescaping
 
 

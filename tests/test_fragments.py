@@ -100,3 +100,19 @@ def test_urls_built_once_are_the_same_as_flasks(app):
             assert fragments.url_for(endpoint, **values) == url_for(endpoint, **values)
             assert fragments.url_for(endpoint, **values) == url_for(endpoint, **values)
         assert fragments.url_for("core.index", _external=True).startswith("http://")
+
+
+def test_read_badges_in_a_kept_section_list_are_each_readers_own(app):
+    first, second = app.test_client(), app.test_client()
+    login(first, make_user("family").email)
+    login(second, make_user("family").email)
+    post_form(
+        first, "/learn/modules/first-steps/sections/what-a-trigger-is/read", {}, form_page=SECTION
+    )
+    badge = re.compile(r'>What a trigger is</a>\s*<span class="badge ok">')
+    mine = text_of(first.get(SECTION))
+    theirs = text_of(second.get(SECTION))
+    assert badge.search(mine)  # read by the first reader...
+    assert not badge.search(theirs)  # ...not by the second, from the same kept list
+    assert "\x1b" not in mine + theirs  # no marker left behind
+    assert mine.count('class="badge ok"') == 1
