@@ -387,8 +387,9 @@ def program_sections() -> Iterator[tuple[str, list[dict]]]:
     """Admins: completion by module, then by clinician (who assigned; by name, "—" for
     nobody on the staff), with the median days to completion: ``("module", lines)`` then
     ``("clinician", lines)``, each one grouped query, run when its section is reached (the
-    page streams: its head goes out before the first is computed)."""
+    page streams: its head goes out before the first is computed), both in one snapshot."""
     library = get_library()
+    _begin_export()
 
     def module_label(slug: str) -> str:
         module = library.module(slug)
