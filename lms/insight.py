@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.orm import aliased, selectinload
@@ -75,6 +76,16 @@ def _among(column, ids):
         return column == any_(literal(ids, ARRAY(Integer)))
     return column.in_(ids)
 
+
+#: Failed knowledge-check attempts, by learner and module (migration 0021): the "did not pass
+#: twice" flag reads failures only, a small part of all attempts.
+FAILED_INDEX = Index(
+    "ix_quiz_attempt_failed",
+    QuizAttempt.__table__.c.user_id,
+    QuizAttempt.__table__.c.module_slug,
+    sqlite_where=text("NOT passed"),
+    postgresql_where=text("NOT passed"),
+)
 
 EXPIRY_WARNING_DAYS = 14
 #: A withdrawn consent is shown as a notice on the dashboard for this many days.
@@ -396,20 +407,33 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
             .group_by(ModuleProgress.user_id)
         ).all()
     )
+    # Failed the same check twice and never passed it: the failures come from a partial
+    # index of failed attempts alone; each candidate's pass, if any, is one index probe.
     failed = (
         select(QuizAttempt.user_id.label("user_id"), QuizAttempt.module_slug.label("slug"))
-        .where(_among(QuizAttempt.user_id, learner_ids))
+        # "NOT passed", as the partial index says it, so the planner knows it may use it.
+        .where(_among(QuizAttempt.user_id, learner_ids), ~QuizAttempt.passed)
         .group_by(QuizAttempt.user_id, QuizAttempt.module_slug)
-        .having(
-            func.sum(case((QuizAttempt.passed.is_(False), 1), else_=0)) >= 2,
-            func.sum(case((QuizAttempt.passed.is_(True), 1), else_=0)) == 0,
-        )
+        .having(func.count() >= 2)
         .subquery("failed_twice")
+    )
+    passed = aliased(QuizAttempt, name="passed")
+    never_passed = (
+        select(literal(1))
+        .where(
+            passed.user_id == failed.c.user_id,
+            passed.module_slug == failed.c.slug,
+            passed.passed.is_(True),
+        )
+        .limit(1)
+        .scalar_subquery()
+        .is_(None)
     )
     failed_twice: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for uid, slug, name in db.session.execute(
         select(failed.c.user_id, failed.c.slug, User.display_name)
         .join(User, User.id == failed.c.user_id)
+        .where(never_passed)
         .order_by(failed.c.user_id, failed.c.slug)
     ):
         failed_twice[uid].append((slug, name))
