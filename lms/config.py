@@ -178,7 +178,19 @@ def apply_defaults(config) -> None:
     config["SESSION_REFRESH_EACH_REQUEST"] = False
     default("MAX_CONTENT_LENGTH", 1 * 1024 * 1024)
     default("MAX_FORM_MEMORY_SIZE", 500 * 1024)
-    default("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    engine_options: dict = {"pool_pre_ping": True}
+    uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
+    if uri.startswith("postgresql"):
+        # The pages' queries are short; PostgreSQL's JIT compiled some of them to machine code
+        # first, adding 25-30 ms to the question analysis (docs/performance.md). Added to any
+        # options the address carries (connect_args would replace them).
+        from sqlalchemy.engine import make_url
+
+        given = make_url(uri).query.get("options") or ""
+        if isinstance(given, tuple):
+            given = " ".join(given)
+        engine_options["connect_args"] = {"options": f"{given} -c jit=off".strip()}
+    default("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
     default("RATELIMIT_HEADERS_ENABLED", True)
     # Explicit: Flask-Limiter's one shared extension otherwise keeps the last app's choice, so
     # one app (a test) switching limits off would switch them off for every later app.

@@ -17,7 +17,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ARRAY,
-    Index,
     Integer,
     Select,
     and_,
@@ -27,7 +26,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     union_all,
 )
 from sqlalchemy.orm import aliased, selectinload
@@ -57,15 +55,6 @@ from lms.models import (
     User,
 )
 
-#: Each learner's last activity, read from the index alone (migration 0020). Declared here,
-#: beside the one query that needs it; building it attaches it to ``module_progress``, so the
-#: models' metadata (``create_all``, the migrations check) has it as the migration does.
-ACTIVITY_INDEX = Index(
-    "ix_module_progress_user_activity",
-    ModuleProgress.__table__.c.user_id,
-    ModuleProgress.__table__.c.last_activity_at,
-)
-
 
 def _among(column, ids):
     """``column IN ids`` for a list of ids the caller read: on PostgreSQL one array
@@ -76,16 +65,6 @@ def _among(column, ids):
         return column == any_(literal(ids, ARRAY(Integer)))
     return column.in_(ids)
 
-
-#: Failed knowledge-check attempts, by learner and module (migration 0021): the "did not pass
-#: twice" flag reads failures only, a small part of all attempts.
-FAILED_INDEX = Index(
-    "ix_quiz_attempt_failed",
-    QuizAttempt.__table__.c.user_id,
-    QuizAttempt.__table__.c.module_slug,
-    sqlite_where=text("NOT passed"),
-    postgresql_where=text("NOT passed"),
-)
 
 EXPIRY_WARNING_DAYS = 14
 #: A withdrawn consent is shown as a notice on the dashboard for this many days.

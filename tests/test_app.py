@@ -296,3 +296,12 @@ def test_conditional_get_of_a_static_file_closes_it(client):
     assert again.status_code == 304
     del again
     gc.collect()
+
+
+def test_postgresql_connections_run_without_jit_and_keep_the_address_options(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("needs PostgreSQL: TEST_DATABASE_URL is not set")
+        assert db.session.scalar(text("SHOW jit")) == "off"
+        # The suite's address carries its own search_path option: still in force.
+        assert db.session.scalar(text("SHOW search_path")).startswith("t")

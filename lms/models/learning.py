@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint, event
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    event,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms import clock
@@ -38,6 +48,8 @@ class ModuleProgress(db.Model):
     __table_args__ = (
         UniqueConstraint("user_id", "module_slug"),
         Index("ix_module_progress_slug_completed", "module_slug", "completed_at"),
+        # Each learner's last activity, read from the index alone (the dashboard; 0020).
+        Index("ix_module_progress_user_activity", "user_id", "last_activity_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +74,14 @@ class QuizAttempt(db.Model):
         # The form carries a one-time token: a double-click or a replay records once.
         UniqueConstraint("user_id", "submit_token"),
         Index("ix_quiz_attempt_user_module", "user_id", "module_slug"),
+        # Failed attempts only: the "did not pass twice" flag reads these (0021).
+        Index(
+            "ix_quiz_attempt_failed",
+            "user_id",
+            "module_slug",
+            sqlite_where=text("NOT passed"),
+            postgresql_where=text("NOT passed"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

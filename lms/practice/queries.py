@@ -52,6 +52,11 @@ def shared_with_care_team(patient: Patient, today: date | None = None) -> Select
         exists().where(Consent.family_link_id == FamilyLink.id, in_force_clause(today)),
     )
     by_patient = PracticeNote.user_id == patient.user_id if patient.user_id else false()
+    # Only this patient's own and their family members' notes are read (their authors' index),
+    # not every shared note of the program; the rule above decides which of those show.
+    family_users = select(FamilyLink.user_id).where(
+        FamilyLink.patient_id == patient.id, FamilyLink.user_id.is_not(None)
+    )
     return (
         select(PracticeNote, FamilyLink.display_name)
         .outerjoin(
@@ -62,7 +67,11 @@ def shared_with_care_team(patient: Patient, today: date | None = None) -> Select
                 FamilyLink.state == LinkState.ACTIVE,
             ),
         )
-        .where(PracticeNote.shared_at.is_not(None), or_(by_patient, family_may_share))
+        .where(
+            PracticeNote.shared_at.is_not(None),
+            or_(by_patient, PracticeNote.user_id.in_(family_users)),
+            or_(by_patient, family_may_share),
+        )
         .order_by(
             PracticeNote.asked_at.is_not(None),
             PracticeNote.shared_at.desc(),
