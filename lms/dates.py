@@ -8,6 +8,7 @@ the ``day`` and ``local_time`` filters; nothing else formats a date for a reader
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_skeleton, format_time
@@ -84,7 +85,14 @@ def day_text(
     # Skeletons, not patterns: each language orders the parts its own way ("Tue, Dec 1",
     # "mar, 1 dic").
     skeleton = "MMMEd" if value.year == this_year and not year else "yMMMEd"
-    return format_skeleton(skeleton, value, locale=_locale(locale))
+    return _formatted_day(skeleton, value, _locale(locale))
+
+
+@lru_cache(maxsize=4096)
+def _formatted_day(skeleton: str, value: date, locale: str) -> str:
+    """Babel's formatting of a calendar day, kept: a dashboard shows dozens of the same few
+    days, and each took Babel longer than the rest of its row."""
+    return format_skeleton(skeleton, value, locale=locale)
 
 
 def time_text(at: datetime | None, *, user=None, locale: str | None = None) -> str:
