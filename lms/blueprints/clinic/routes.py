@@ -102,9 +102,7 @@ def caseload():
         page=inputs.page_number(),
         per_page=PER_PAGE,
     )
-    found = (
-        f"search, {result.total} families found" if q else f"{len(result.rows)} families shown"
-    )
+    found = f"search, {result.total} families found" if q else f"{len(result.rows)} families shown"
     audit.record("caseload.view", detail=found)
     return render_template(
         "clinic/caseload.html",
