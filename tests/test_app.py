@@ -15,6 +15,7 @@ from lms.accounts.passwords import password_problems
 from lms.config import DEV_SECRET_KEY, ConfigError
 from lms.extensions import db
 from lms.models import AuditEvent, User
+from tests.conftest import PG_URL
 from tests.helpers import login, make_user, production_config, redis_available, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -298,10 +299,10 @@ def test_conditional_get_of_a_static_file_closes_it(client):
     gc.collect()
 
 
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: TEST_DATABASE_URL is not set")
 def test_postgresql_connections_run_without_jit_and_keep_the_address_options(app):
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("needs PostgreSQL: TEST_DATABASE_URL is not set")
+        assert db.engine.dialect.name == "postgresql"
         assert db.session.scalar(text("SHOW jit")) == "off"
         # The suite's address carries its own search_path option: still in force.
         assert db.session.scalar(text("SHOW search_path")).startswith("t")
