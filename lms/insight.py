@@ -18,7 +18,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ARRAY,
     Integer,
-    Select,
     and_,
     any_,
     case,
@@ -71,25 +70,6 @@ EXPIRY_WARNING_DAYS = 14
 NOTICE_DAYS = 14
 #: "Joined this week": family members who accepted their invitation in the last so many days.
 JOINED_DAYS = 7
-
-
-def learners_subquery(patient_ids: Select):
-    """(patient_id, user_id, relationship) for every learner of the given patients."""
-    family = select(
-        FamilyLink.patient_id.label("patient_id"),
-        FamilyLink.user_id.label("user_id"),
-        FamilyLink.relationship_kind.label("relationship"),
-    ).where(
-        FamilyLink.user_id.is_not(None),
-        FamilyLink.state == LinkState.ACTIVE,
-        FamilyLink.patient_id.in_(patient_ids),
-    )
-    own = select(
-        Patient.id.label("patient_id"),
-        Patient.user_id.label("user_id"),
-        literal("patient").label("relationship"),
-    ).where(Patient.user_id.is_not(None), Patient.id.in_(patient_ids))
-    return union_all(family, own).subquery("learners")
 
 
 @dataclass(frozen=True)
@@ -798,8 +778,13 @@ def _scope_learner_ids(user: User):
     if user.role == Role.ADMIN:
         return None
     ids = access.caseload(user).with_only_columns(Patient.id)
-    learners = learners_subquery(ids)
-    return select(learners.c.user_id)
+    family = select(FamilyLink.user_id).where(
+        FamilyLink.user_id.is_not(None),
+        FamilyLink.state == LinkState.ACTIVE,
+        FamilyLink.patient_id.in_(ids),
+    )
+    own = select(Patient.user_id).where(Patient.user_id.is_not(None), Patient.id.in_(ids))
+    return union_all(family, own)
 
 
 @dataclass
