@@ -131,17 +131,23 @@ class Server:
                 self.process.kill()
 
 
-def run_flask(env: dict, *args: str) -> str:
-    done = subprocess.run(  # noqa: S603 -- our own flask CLI
-        [str(BIN / "flask"), "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+def run_ours(what: str, command: list[str], env: dict) -> str:
+    """Run one of our own commands in the repository; its output, or stop saying ``what``
+    failed, with everything it printed."""
+    done = subprocess.run(  # noqa: S603 -- our own commands, fixed arguments
+        command, cwd=ROOT, env=env, capture_output=True, text=True
     )
     if done.returncode != 0:
-        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        raise SystemExit(f"{what} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
+
+
+def run_flask(env: dict, *args: str) -> str:
+    return run_ours(f"flask {' '.join(args)}", [str(BIN / "flask"), "--app", "wsgi", *args], env)
+
+
+def run_python(what: str, code: str, env: dict, *args: str) -> str:
+    return run_ours(what, [sys.executable, "-c", code, *args], env)
 
 
 # --- the database -----------------------------------------------------------------------------
@@ -182,16 +188,8 @@ def prepare_database(args, env: dict) -> None:
     run_flask(env, "demo", "--password", PASSWORD)
     if args.families and not args.reuse:
         started = time.monotonic()
-        done = subprocess.run(  # noqa: S603 -- our own generator
-            [sys.executable, "-m", "bench.generate", "--families", str(args.families)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"bench.generate failed:\n{done.stdout}\n{done.stderr}")
-        print(done.stdout.strip())
+        command = [sys.executable, "-m", "bench.generate", "--families", str(args.families)]
+        print(run_ours("bench.generate", command, env).strip())
         print(f"generated {args.families} families in {time.monotonic() - started:.0f} s")
 
 
@@ -283,12 +281,8 @@ def scenario_ids(env: dict) -> dict:
         "    pid = db.session.scalar(select(Patient.id).where(Patient.record_number=='DEMO-1'))\n"
         "    print(json.dumps({'patient': pid}))\n"
     )
-    done = subprocess.run(  # noqa: S603 -- our own interpreter
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise SystemExit(done.stderr)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    out = run_python("reading the scenario's ids", code, env)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 MODULE = "what-is-iop"
@@ -415,7 +409,7 @@ print(json.dumps(out))
 """
 
 
-def count_queries(pages: list[Page], env: dict, family_cookie_body: str | None = None) -> dict:
+def count_queries(pages: list[Page], env: dict) -> dict:
     emails = {"family": FAMILY, "clinician": CLINICIAN, "admin": ADMIN, None: None}
     spec = [
         {
@@ -428,16 +422,8 @@ def count_queries(pages: list[Page], env: dict, family_cookie_body: str | None =
         }
         for p in pages
     ]
-    done = subprocess.run(  # noqa: S603 -- our own interpreter
-        [sys.executable, "-c", QUERY_COUNTER, json.dumps(spec), PASSWORD],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"counting queries failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    out = run_python("counting queries", QUERY_COUNTER, env, json.dumps(spec), PASSWORD)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 # --- start-up with 100 modules ----------------------------------------------------------------
@@ -493,16 +479,8 @@ def startup_time(env: dict, workdir: Path, modules: int) -> tuple[int, float, fl
     env = {**env, "COURSES_DIR": str(library)}
     best = None
     for _ in range(3):
-        done = subprocess.run(  # noqa: S603 -- our own interpreter
-            [sys.executable, "-c", STARTUP, str(library)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"start-up timing failed:\n{done.stderr}")
-        count, load, app, cpu = done.stdout.split()
+        out = run_python("start-up timing", STARTUP, env, str(library))
+        count, load, app, cpu = out.split()
         if best is None or float(load) < best[1]:
             best = (int(count), float(load), float(app), float(cpu))
     return best
