@@ -15,14 +15,21 @@ from lms.models.clinical import (
     Relationship,
 )
 from lms.models.followup import FollowUp
+from lms.models.interop import ApiToken, RosterImport, XapiOutbox
 from lms.models.learning import ModuleProgress, QuizAnswer, QuizAttempt, SectionRead
 from lms.models.mail import Outbox
+from lms.models.outcomes import LearningGoal, WellbeingCheck
 from lms.models.practice import PracticeNote, WorksheetAnswers
 from lms.models.sessions import Attendance, AttendanceStatus, EducationSession, SessionModule
 from lms.models.submission import Submission
 from lms.models.user import RecoveryCode, Role, User, normalize_email
 
 __all__ = [
+    "ApiToken",
+    "LearningGoal",
+    "RosterImport",
+    "WellbeingCheck",
+    "XapiOutbox",
     "Assignment",
     "Attendance",
     "AttendanceStatus",

@@ -51,6 +51,8 @@ class Patient(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     display_name: Mapped[str] = mapped_column(String(120))
     record_number: Mapped[str | None] = mapped_column(String(40))
+    # The patient's own email, from the program's roster: where their login invitation goes.
+    email: Mapped[str | None] = mapped_column(String(254))
     status: Mapped[PatientStatus] = mapped_column(
         StrEnumColumn(PatientStatus, 16), default=PatientStatus.ACTIVE, index=True
     )

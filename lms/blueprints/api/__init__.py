@@ -1,0 +1,1 @@
+"""The read-only JSON API under /api/v1/ for staff integrations (personal access tokens)."""

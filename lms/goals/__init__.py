@@ -1,0 +1,1 @@
+"""Learning goals a clinician sets: what counts, and whether each is met, open or missed."""
