@@ -150,6 +150,22 @@ def emergency_grant(user: User, patient_id: int) -> EmergencyAccess | None:
 # --- assignments -------------------------------------------------------------------------
 
 
+def family_sees_patient(patient_id, user_id: int, today: date):
+    """The one rule of what a family member sees about a patient (their readings, their
+    goals): the patient is in the program and a consent naming them is in force through an
+    active link. For a query joined to ``Patient`` on ``patient_id`` (a column)."""
+    return and_(
+        Patient.status == PatientStatus.ACTIVE,
+        exists().where(
+            FamilyLink.patient_id == patient_id,
+            FamilyLink.user_id == user_id,
+            FamilyLink.state == LinkState.ACTIVE,
+            Consent.family_link_id == FamilyLink.id,
+            in_force_clause(today),
+        ),
+    )
+
+
 def visible_assignments(user: User, today: date | None = None) -> Select:
     """The learner's own open assignments that they may see now.
 
@@ -163,16 +179,7 @@ def visible_assignments(user: User, today: date | None = None) -> Select:
         .where(Assignment.learner_id == user.id, Assignment.cancelled_at.is_(None))
     )
     if user.role == Role.FAMILY:
-        query = query.where(
-            Patient.status == PatientStatus.ACTIVE,
-            exists().where(
-                FamilyLink.patient_id == Assignment.patient_id,
-                FamilyLink.user_id == user.id,
-                FamilyLink.state == LinkState.ACTIVE,
-                Consent.family_link_id == FamilyLink.id,
-                in_force_clause(today),
-            ),
-        )
+        query = query.where(family_sees_patient(Assignment.patient_id, user.id, today))
     elif user.role == Role.PATIENT:
         query = query.where(Patient.user_id == user.id)
     else:

@@ -21,6 +21,7 @@ from lms.assignments import operations as assignment_ops
 from lms.consent import operations as consent_ops
 from lms.content import get_library
 from lms.extensions import db
+from lms.goals import demo as goals_demo
 from lms.learning import operations as learning
 from lms.models import (
     Assignment,
@@ -34,6 +35,7 @@ from lms.models import (
     User,
 )
 from lms.patients import operations as patient_ops
+from lms.wellbeing import demo as wellbeing_demo
 
 
 def ensure_user(email: str, name: str, role: str, password_hash: str) -> User:
@@ -253,6 +255,8 @@ def build(password: str) -> dict[str, User]:
     ensure_consent(clinician, jamie, dana, withdrawn=True)
 
     struggle(family)
+    wellbeing_demo.ensure_checkins(family)  # 60, then 44: the wellbeing reason on the dashboard
+    goals_demo.ensure_goals(clinician, sam, family)  # one met, one open
     ensure_session(clinician, [sam, riley, jamie])
 
     alex = ensure_patient("DEMO-4", "Alex Rivera", clinician2)

@@ -53,6 +53,7 @@ from lms.models import (
     Role,
     User,
 )
+from lms.wellbeing import queries as wellbeing_q
 
 
 def _among(column, ids):
@@ -75,9 +76,10 @@ JOINED_DAYS = 7
 @dataclass(frozen=True)
 class Flag:
     """One needs-help reason. ``key`` names what it is about with ids and slugs only
-    (``overdue``, ``inactive``, ``failed:<learner>:<module>``, ``consent_ends:<link>``), so a
-    follow-up can record which reasons it covered; ``text`` is what the clinician reads,
-    translated when it is shown (the dashboard flags every family but shows one page)."""
+    (``overdue``, ``inactive``, ``failed:<learner>:<module>``, ``consent_ends:<link>``,
+    ``wellbeing:<link>``), so a follow-up can record which reasons it covered; ``text`` is
+    what the clinician reads, translated when it is shown (the dashboard flags every family
+    but shows one page)."""
 
     key: str
     text: str | LazyString
@@ -109,6 +111,8 @@ class Member:
     ends_soon: bool = False
     #: When they accepted their invitation, if within the last ``JOINED_DAYS`` days.
     joined_on: date | None = None
+    #: Their WHO-5 check-ins at a glance (``wellbeing.queries.Summary``), if they took one.
+    wellbeing: wellbeing_q.Summary | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,8 @@ class FamilyRow:
     _facts: tuple[_MemberFacts, ...] = ()
     #: The learners the clinician may follow up with (user ids).
     _learners: tuple[int, ...] = ()
+    #: Family members' WHO-5 summaries, by family link id (read with the flags).
+    _wellbeing: dict = field(default_factory=dict)
 
     @property
     def needs_help(self) -> bool:
@@ -198,7 +204,7 @@ def caseload_rows(
 
 def _triage(user: User, status: str, today: date, patient_id: int | None = None) -> list[FamilyRow]:
     """Every family on the caseload with its counts, last activity and needs-help flags, in
-    seven queries of plain columns however large the caseload; after the first, each reads
+    eight queries of plain columns however large the caseload; after the first, each reads
     only the caseload's own rows by id (the program's size does not matter).
 
     Statuses come from ``lms.assignments.status`` and consent standing from
@@ -244,6 +250,7 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
 
     members: dict[int, list[tuple]] = defaultdict(list)
     consented: dict[int, set[int]] = defaultdict(set)
+    link_users: dict[int, int | None] = {}
     for pid, link_id, uid, name, state, any_in_force, in_force, expires_on in db.session.execute(
         select(
             FamilyLink.patient_id,
@@ -262,6 +269,7 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
         .order_by(FamilyLink.patient_id, FamilyLink.id)
     ):
         members[pid].append((link_id, name, state, bool(in_force), expires_on))
+        link_users[link_id] = uid
         if uid is not None and state == LinkState.ACTIVE and any_in_force:
             consented[pid].add(uid)
 
@@ -411,6 +419,14 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
         joined[link_id] = clock.aware(used_at).date()
 
     followups = followup_q.latest_by_patient(select(Patient.id).where(_among(Patient.id, ids)))
+    # Family members' WHO-5 check-ins (one query): the "Wellbeing" column and its reason.
+    wellbeing = wellbeing_q.summaries(
+        select(FamilyLink.user_id).where(
+            _among(FamilyLink.patient_id, ids),
+            FamilyLink.state != LinkState.REMOVED,
+            FamilyLink.user_id.is_not(None),
+        )
+    )
 
     library = get_library()
     ends_by = today + timedelta(days=EXPIRY_WARNING_DAYS)
@@ -456,6 +472,14 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
             )
             facts.append(fact)
             row.joined_count += fact.joined_on is not None
+            uid = link_users.get(link_id)
+            summary = wellbeing.get(uid) if uid is not None else None
+            if summary is not None:
+                row._wellbeing[link_id] = summary
+                # Only for someone the clinician may follow up with (``_followable``): a
+                # family member whose consent ended is never flagged.
+                if uid in row._learners and summary.needs_help:
+                    flags.append(_wellbeing_flag(link_id, name, summary))
             if active and in_force and expires_on is not None and expires_on <= ends_by:
                 row.ending_count += 1
                 flags.append(
@@ -477,6 +501,23 @@ def _triage(user: User, status: str, today: date, patient_id: int | None = None)
             row.followup = followup
             row.followup_pending = followup_q.is_pending(followup, today)
     return list(rows.values())
+
+
+def _wellbeing_flag(link_id: int, name: str, summary: wellbeing_q.Summary) -> Flag:
+    """The needs-help reason of a family member's check-ins (``Summary.needs_help``: a
+    latest score of 28 or below, or a drop of 10 points or more since the one before), in
+    plain words for the clinician. Its key names the family link only."""
+    if summary.low and summary.dropped:
+        text = _l(
+            "%(name)s: low wellbeing check-in score, down %(n)d points",
+            name=name,
+            n=summary.dropped,
+        )
+    elif summary.low:
+        text = _l("%(name)s: low wellbeing check-in score", name=name)
+    else:
+        text = _l("%(name)s: wellbeing check-in dropped %(n)d points", name=name, n=summary.dropped)
+    return Flag(f"wellbeing:{link_id}", text)
 
 
 def _followable(patient: PatientRef, consented) -> tuple[int, ...]:
@@ -542,6 +583,7 @@ def _fill(user: User, rows: list[FamilyRow], today: date) -> None:
                 continue
             member = Member(link, standing(consents.get(link.id), today))
             member.joined_on = fact.joined_on
+            member.wellbeing = row._wellbeing.get(link.id)
             consent = consents.get(link.id)
             if member.standing.in_force and consent.expires_on is not None:
                 member.ends_soon = row.patient.is_active and consent.expires_on <= (
@@ -658,7 +700,7 @@ def caseload_page(
     """The dashboard: every family on the caseload is counted, flagged, filtered and sorted
     (``_triage``: plain columns, grouped queries), then only the page shown is read in full
     (``_fill``). The summary is the whole caseload's, before search and filter; a page past
-    the last shows the last. Eleven queries, whatever the caseload size or the page."""
+    the last shows the last. Twelve queries, whatever the caseload size or the page."""
     today = today or clock.today()
     rows = _triage(user, status, today)
     summary = summarize(rows)

@@ -56,6 +56,7 @@ from lms.assignments import status as status_rules
 from lms.content import get_library
 from lms.csvutil import copy_chunks, csv_chunks, sql_cell
 from lms.extensions import db
+from lms.goals import queries as goal_q
 from lms.models import Assignment, FamilyLink, LinkState, ModuleProgress, Patient, Role, User
 
 #: Patient names in the first part of an export (every patient of one name in the same part).
@@ -106,6 +107,10 @@ REPORT_HEADER = (
     _l("status"),
     _l("completed"),
     _l("best_score"),
+    # Per patient (the same on each of the patient's rows): their learning goals by state.
+    _l("goals_met"),
+    _l("goals_open"),
+    _l("goals_missed"),
 )
 
 
@@ -123,9 +128,14 @@ def _report_select(ids: Select, today: date) -> tuple[Select, dict]:
     The learner's relationship comes from their active family link of that patient, else
     "patient" when they are the patient: one outer join on the link's own keys (the union of
     every learner of the caseload it replaced was rebuilt for each assignment when the
-    planner had no statistics, and read "patient" as a family relationship, failing)."""
+    planner had no statistics, and read "patient" as a family relationship, failing).
+
+    The patient's goals met, open and missed (``goals.queries.state_expression``, counted per
+    patient once in a grouped subquery) are outer-joined on the patient: the same query, so
+    the export stays one stream and its query count does not grow."""
     query, expression, progress = assignment_q.status_select(today)
     link = aliased(FamilyLink, name="learner_link")
+    goals = goal_q.counts_by_patient(ids)
     columns = {
         "patient": Patient.display_name,
         "learner": User.display_name,
@@ -143,6 +153,9 @@ def _report_select(ids: Select, today: date) -> tuple[Select, dict]:
         "status": expression,
         "completed": progress.completed_at,
         "best": progress.best_score,
+        "goals_met": func.coalesce(goals.c.met, 0),
+        "goals_open": func.coalesce(goals.c.open, 0),
+        "goals_missed": func.coalesce(goals.c.missed, 0),
     }
     query = (
         query.join(User, User.id == Assignment.learner_id)
@@ -154,6 +167,7 @@ def _report_select(ids: Select, today: date) -> tuple[Select, dict]:
                 link.state == LinkState.ACTIVE,
             ),
         )
+        .outerjoin(goals, goals.c.patient_id == Assignment.patient_id)
         .where(Assignment.patient_id.in_(ids), Assignment.cancelled_at.is_(None))
         .order_by(Patient.display_name, User.display_name, Assignment.due_on, Assignment.id)
     )
@@ -225,7 +239,20 @@ def report_rows(
     for part in _parts(ids):
         result = db.session.execute(query.where(part))
         try:
-            for patient, learner, relation, slug, assigned, due, status, done, best in result:
+            for (
+                patient,
+                learner,
+                relation,
+                slug,
+                assigned,
+                due,
+                status,
+                done,
+                best,
+                goals_met,
+                goals_open,
+                goals_missed,
+            ) in result:
                 title = titles.get(slug)
                 if title is None:
                     module = library.module(slug)
@@ -240,6 +267,9 @@ def report_rows(
                     labels[status],
                     clock.aware(done).date().isoformat() if done else "",
                     f"{round(best * 100)}%" if best is not None else "",
+                    str(int(goals_met)),
+                    str(int(goals_open)),
+                    str(int(goals_missed)),
                 )
         finally:
             result.close()
@@ -249,7 +279,7 @@ def report_rows(
 
 
 def _csv_select(query: Select, columns: dict) -> Select:
-    """``query``'s rows as the CSV's nine cells, as ``report_rows`` and ``csv_cell`` write
+    """``query``'s rows as the CSV's twelve cells, as ``report_rows`` and ``csv_cell`` write
     them, computed by PostgreSQL."""
     library = get_library()
     titles = {m.slug: m.title for m in library.modules()}
@@ -267,6 +297,9 @@ def _csv_select(query: Select, columns: dict) -> Select:
         cast(cast(columns["completed"], Date), String),
         # round() of a double rounds half to even, as Python's round() does.
         cast(cast(func.round(columns["best"] * 100), BigInteger), String) + "%",
+        cast(columns["goals_met"], String),
+        cast(columns["goals_open"], String),
+        cast(columns["goals_missed"], String),
     )
 
 

@@ -34,6 +34,7 @@ from lms.models import (
     CareTeamMember,
     CaseloadMove,
     EmergencyAccess,
+    LearningGoal,
     PracticeNote,
     QuizAttempt,
     User,
@@ -111,6 +112,9 @@ RULES: dict[str, set[str] | str] = {
     "learn.worksheet": {"family_active", "family_withdrawn", "family_expired", "patient"},
     "learn.worksheet_print": {"family_active", "family_withdrawn", "family_expired", "patient"},
     "learn.withdraw": {"patient"},
+    # A family member's own wellbeing check-ins (whatever their consent's state); no staff.
+    "learn.wellbeing": {"family_active", "family_withdrawn", "family_expired"},
+    "learn.wellbeing_checkin": {"family_active", "family_withdrawn", "family_expired"},
     "clinic.caseload": STAFF,
     "clinic.enroll": STAFF,
     "clinic.patient": STAFF_ON,
@@ -125,6 +129,8 @@ RULES: dict[str, set[str] | str] = {
     "clinic.cancel_assignment": STAFF_ON,
     "clinic.restore_assignment": STAFF_ON,
     "clinic.cancel_path": STAFF_ON,
+    "clinic.new_goal": STAFF_ON,
+    "clinic.cancel_goal": STAFF_ON,
     "clinic.restore_path": STAFF_ON,
     "clinic.discharge": STAFF_ON,
     "clinic.readmit": STAFF_ON,
@@ -262,6 +268,15 @@ def build_world(app) -> World:
         db.session.add(move)
         note = PracticeNote(user_id=fam["active"].id, body="A question for the session")
         db.session.add(note)
+        goal = LearningGoal(
+            patient_id=patient.id,
+            learner_id=fam["active"].id,
+            kind="finish",
+            modules="first-steps",
+            title="",
+            target_on=clock.today(),
+        )
+        db.session.add(goal)
         db.session.commit()  # operations leave the commit to the request or command
         users = {
             "family_active": fam["active"],
@@ -291,6 +306,7 @@ def build_world(app) -> World:
             "filename": "images/dot.png",
             "token": "not-a-token",
             "note_id": note.id,
+            "goal_id": goal.id,
             "worksheet_key": "my-plan",
         }
         return World(ids=ids, users={k: u.email for k, u in users.items()})

@@ -306,6 +306,7 @@ def rows_before(user, patient_id=None):
             expression,
             progress.completed_at,
             progress.best_score,
+            Patient.id,
         )
         .join(User, User.id == Assignment.learner_id)
         .join(
@@ -320,8 +321,10 @@ def rows_before(user, patient_id=None):
         .order_by(Patient.display_name, User.display_name, Assignment.due_on, Assignment.id)
     ).all()
     library = get_library()
+    goals = goal_counts_python({row[-1] for row in rows})
     out = []
-    for patient, learner, relationship, slug, assigned, due, status, completed_at, best in rows:
+    for row in rows:
+        patient, learner, relationship, slug, assigned, due, status, completed_at, best = row[:-1]
         module = library.module(slug)
         out.append(
             (
@@ -334,9 +337,28 @@ def rows_before(user, patient_id=None):
                 status_rules.label(status),
                 clock.aware(completed_at).date().isoformat() if completed_at else "",
                 f"{round(best * 100)}%" if best is not None else "",
+                *(str(n) for n in goals.get(row[-1], (0, 0, 0))),
             )
         )
     return out
+
+
+def goal_counts_python(patient_ids) -> dict[int, tuple[int, int, int]]:
+    """Goals met, open and missed per patient by the Python form of the goal rule (the
+    export's columns come from its SQL twin)."""
+    from lms.goals import queries as goal_q
+    from lms.models import LearningGoal
+
+    goals = db.session.scalars(
+        select(LearningGoal).where(
+            LearningGoal.patient_id.in_(sorted(patient_ids)), LearningGoal.cancelled_at.is_(None)
+        )
+    ).all()
+    counts: dict[int, list[int]] = {}
+    order = [goal_q.GoalState.MET, goal_q.GoalState.OPEN, goal_q.GoalState.MISSED]
+    for shown in goal_q.states_for(goals):
+        counts.setdefault(shown.goal.patient_id, [0, 0, 0])[order.index(shown.state)] += 1
+    return {pid: tuple(c) for pid, c in counts.items()}
 
 
 def _cell(value) -> str:
@@ -418,7 +440,13 @@ class Statements:
         event.remove(self.engine, "before_cursor_execute", self._hit)
 
     def reading_assignments(self) -> int:
-        return sum(1 for s in self.seen if "FROM assignment" in s and "count(" not in s)
+        # Counting statements (the audit row's) start with count(); the export's own may
+        # count inside (a goal's readings done).
+        return sum(
+            1
+            for s in self.seen
+            if "FROM assignment" in s and not s.lstrip().lower().startswith("select count(")
+        )
 
 
 def read_all(response) -> bytes:

@@ -279,6 +279,9 @@ def test_caseload_csv_has_header_rows_and_is_audited(app):
         "status",
         "completed",
         "best_score",
+        "goals_met",
+        "goals_open",
+        "goals_missed",
     ]
     assert rows[1][0] == "'=Formula Family"  # no formula runs in a spreadsheet
     assert rows[1][1:4] == ["CSV Member", "parent", "First steps"]

@@ -99,7 +99,6 @@ class LearningGoal(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    submit_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     learner: Mapped[User] = relationship(foreign_keys=[learner_id])
 

@@ -43,6 +43,7 @@ from lms.consent import queries as consent_q
 from lms.content import get_library
 from lms.csvutil import chunked
 from lms.extensions import db
+from lms.goals import queries as goal_q
 from lms.group_sessions import operations as session_log
 from lms.group_sessions import queries as session_q
 from lms.invitations import operations as invitation_ops
@@ -63,6 +64,7 @@ from lms.patients import operations as patient_ops
 from lms.practice import queries as practice_q
 from lms.problems import DuplicateRecordNumber, FieldProblems, Problem
 from lms.security import recent_auth_required
+from lms.wellbeing import queries as wellbeing_q
 
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
 
@@ -167,6 +169,11 @@ def _patient_page_data(patient: Patient) -> dict:
         "steps": patient_ops.next_steps(patient),
         # Notes the patient or their family chose to share (one query; the rule is there).
         "shared_notes": db.session.execute(practice_q.shared_with_care_team(patient, today)).all(),
+        # Learning goals with their state (two queries; the rule is in goals.queries).
+        "goals": goal_q.for_patient(patient),
+        "goal_title": goal_q.title_of,
+        # Each family member's WHO-5 check-ins at a glance (one query; lms.wellbeing).
+        "wellbeing": wellbeing_q.for_patient(patient),
     }
 
 
@@ -927,4 +934,4 @@ def program_report():
 
 
 # Pages kept in their own modules, on this blueprint.
-from lms.blueprints.clinic import corrections, followups, paths  # noqa: E402, F401
+from lms.blueprints.clinic import corrections, followups, goals, paths  # noqa: E402, F401

@@ -27,6 +27,7 @@ from lms.content import get_library
 from lms.content.model import Module
 from lms.extensions import db
 from lms.forms import BaseForm
+from lms.goals import queries as goal_q
 from lms.learning import certificate as certificate_rules
 from lms.learning import operations as services
 from lms.learning import orientation, upnext, variants
@@ -78,14 +79,18 @@ def index():
     from lms.group_sessions.queries import session_material_for
 
     sessions = session_material_for(user) if current_user.role == "patient" else []
+    goals = goal_q.for_learner(user)
     return render_template(
         "learn/index.html",
         home=home,
+        goals=goals,
+        goal_title=goal_q.title_of,
         sessions=sessions,
         library=get_library(),
         orientation=orientation.needed(user),
         orientation_guide=orientation.guide_for(user) if orientation.needed(user) else None,
         completed_any=services.completed_count(user.id) > 0,
+        wellbeing=_wellbeing.home_card(user),  # a check-in offered now (family members)
         disclosures=access.consents_in_force_for(user) if home.items else [],
     )
 
@@ -235,3 +240,4 @@ def mark_read(slug: str, key: str):
 
 # Pages kept in their own modules, on this blueprint.
 from lms.blueprints.learn import catalogue, checks, practice  # noqa: E402, F401
+from lms.blueprints.learn import wellbeing as _wellbeing  # noqa: E402

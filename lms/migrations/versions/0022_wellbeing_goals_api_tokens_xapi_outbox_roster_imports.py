@@ -70,13 +70,11 @@ def upgrade():
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("cancelled_at", UTCDateTime(), nullable=True),
         sa.Column("cancelled_by_id", sa.Integer(), nullable=True),
-        sa.Column("submit_token", sa.String(length=64), nullable=True),
         _fk("learning_goal", "patient_id", "patient", "CASCADE"),
         _fk("learning_goal", "learner_id", "user", "CASCADE"),
         _fk("learning_goal", "created_by_id", "user", "SET NULL"),
         _fk("learning_goal", "cancelled_by_id", "user", "SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_learning_goal")),
-        sa.UniqueConstraint("submit_token", name=op.f("uq_learning_goal_submit_token")),
     )
     op.create_index("ix_learning_goal_patient_id", "learning_goal", ["patient_id", "target_on"])
     op.create_index(op.f("ix_learning_goal_learner_id"), "learning_goal", ["learner_id"])
