@@ -149,6 +149,8 @@ RULES: dict[str, set[str] | str] = {
     "clinic.reports": STAFF,
     "clinic.caseload_csv": STAFF,
     "clinic.patient_csv": STAFF_ON,
+    "clinic.caseload_fhir": STAFF,  # the FHIR export of whatever the caseload holds
+    "clinic.patient_fhir": STAFF_ON,
     "clinic.patient_report": STAFF_ON,
     "clinic.program_report": {"admin"},
 }

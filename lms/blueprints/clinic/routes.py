@@ -934,4 +934,4 @@ def program_report():
 
 
 # Pages kept in their own modules, on this blueprint.
-from lms.blueprints.clinic import corrections, followups, goals, paths  # noqa: E402, F401
+from lms.blueprints.clinic import corrections, followups, goals, interop, paths  # noqa: E402, F401
