@@ -207,6 +207,9 @@ def register(app: Flask) -> None:
     from lms.mail.cli import register as register_mail_cli
 
     register_mail_cli(app)
+    from lms.interop.cli import register as register_xapi_cli
+
+    register_xapi_cli(app)
     from lms.i18n_cli import register as register_translate_cli
 
     register_translate_cli(app)

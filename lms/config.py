@@ -113,6 +113,12 @@ def from_environment(instance_path: str) -> dict:
         # ("How this site works"); when unset, the page tells them to ask their care team.
         "PROGRAM_PHONE": os.environ.get("PROGRAM_PHONE") or None,
         "PROGRAM_HOURS": os.environ.get("PROGRAM_HOURS") or None,
+        # A learning-record store for xAPI statements (lms.interop.lrs, `flask xapi push`):
+        # unset, nothing is recorded for one. The password is never logged or shown.
+        "XAPI_LRS_URL": (os.environ.get("XAPI_LRS_URL") or "").rstrip("/") or None,
+        "XAPI_LRS_USERNAME": os.environ.get("XAPI_LRS_USERNAME") or None,
+        "XAPI_LRS_PASSWORD": os.environ.get("XAPI_LRS_PASSWORD") or None,
+        "XAPI_LRS_TIMEOUT": _int("XAPI_LRS_TIMEOUT", 20),
         **_mail_settings(),
     }
 
@@ -233,6 +239,10 @@ def check_production(config: dict) -> None:
         )
     if urlsplit(site).scheme != "https" or not urlsplit(site).hostname:
         raise ConfigError(f"SITE_URL must be an https:// address, got {site!r}")
+    lrs = config.get("XAPI_LRS_URL")
+    if lrs and (urlsplit(lrs).scheme != "https" or not urlsplit(lrs).hostname):
+        # Its password travels with every request (basic authentication).
+        raise ConfigError("XAPI_LRS_URL must be an https:// address in production")
     if not config.get("REDIS_URL") or str(config.get("RATELIMIT_STORAGE_URI")).startswith("memory"):
         raise ConfigError(
             "REDIS_URL is not set; production needs Redis so every worker and host shares "

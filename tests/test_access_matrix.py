@@ -139,6 +139,7 @@ RULES: dict[str, set[str] | str] = {
     "clinic.consent_error": STAFF_ON,
     "clinic.void_patient": STAFF_ON,
     "clinic.learner": STAFF_ON,
+    "clinic.learner_xapi": STAFF_ON,  # the drill-down's rule; its statements as xAPI JSON
     "clinic.contacted": STAFF_ON,  # both addresses: the patient, or one of their learners
     "clinic.items": STAFF,
     "clinic.sessions": STAFF,
@@ -148,6 +149,7 @@ RULES: dict[str, set[str] | str] = {
     "clinic.session_void": {"clinician_on", "admin"},  # its author, and admins
     "clinic.reports": STAFF,
     "clinic.caseload_csv": STAFF,
+    "clinic.xapi_export": STAFF,  # the caseload's xAPI statements (without dates: a 400)
     "clinic.patient_csv": STAFF_ON,
     "clinic.caseload_fhir": STAFF,  # the FHIR export of whatever the caseload holds
     "clinic.patient_fhir": STAFF_ON,

@@ -18,6 +18,7 @@ from lms.content import get_library
 from lms.content.grading import GradeResult, grade_quiz, shown_order
 from lms.content.model import Module
 from lms.extensions import db
+from lms.interop import xapi
 from lms.models import ModuleProgress, QuizAnswer, QuizAttempt, SectionRead, User
 
 
@@ -74,7 +75,9 @@ def read_keys(user_id: int, slug: str) -> set[str]:
     return set(db.session.scalars(_READ_KEYS, {"user_id": user_id, "slug": slug}))
 
 
-def _ensure_progress(user: User, module: Module) -> ModuleProgress:
+def _ensure_progress(user: User, module: Module, version: str) -> ModuleProgress:
+    """The learner's progress row in this module, made by their first event (which records
+    ``version``: the xAPI *launched* statement is about it)."""
     progress = progress_for(user.id, module.slug)
     if progress is None:
         progress = ModuleProgress(
@@ -92,6 +95,8 @@ def _ensure_progress(user: User, module: Module) -> ModuleProgress:
             progress = progress_for(user.id, module.slug)
             if progress is None:  # the conflict was not a duplicate: let it surface
                 raise
+        else:
+            xapi.record_started(progress, version)
     return progress
 
 
@@ -141,7 +146,7 @@ def visit_section(
 
 def record_section_read(user: User, module: Module, section_key: str) -> ModuleProgress:
     """Mark a section read (idempotent: a double click records once)."""
-    progress = _ensure_progress(user, module)
+    progress = _ensure_progress(user, module, module.version)
     exists = db.session.scalar(
         select(func.count(SectionRead.id)).where(
             SectionRead.user_id == user.id,
@@ -150,22 +155,24 @@ def record_section_read(user: User, module: Module, section_key: str) -> ModuleP
         )
     )
     if not exists:
+        read = SectionRead(
+            user_id=user.id,
+            module_slug=module.slug,
+            section_key=section_key,
+            content_version=module.version,
+        )
         try:
             with db.session.begin_nested():
-                db.session.add(
-                    SectionRead(
-                        user_id=user.id,
-                        module_slug=module.slug,
-                        section_key=section_key,
-                        content_version=module.version,
-                    )
-                )
+                db.session.add(read)
         except IntegrityError:
             pass  # the same click arrived twice at once; one row is kept
+        else:
+            xapi.record_section_read(read)
     progress.last_section_key = section_key
     progress.last_activity_at = clock.utcnow()
     _refresh_counts(progress, module, user.id)
-    _maybe_complete(progress, module)
+    if _maybe_complete(progress, module):
+        xapi.record_completed(progress)
     return progress
 
 
@@ -218,14 +225,16 @@ def submit_attempt(
         if existing is None:
             raise
         return Submitted(existing, duplicate=True)
-    progress = _ensure_progress(user, module)
+    xapi.record_attempt(attempt)
+    progress = _ensure_progress(user, module, attempt.content_version)
     progress.last_activity_at = attempt.submitted_at
     if progress.best_score is None or result.score > progress.best_score:
         progress.best_score = result.score
     if result.passed and progress.passed_at is None:
         progress.passed_at = attempt.submitted_at
     _refresh_counts(progress, module, user.id)
-    _maybe_complete(progress, module)
+    if _maybe_complete(progress, module):
+        xapi.record_completed(progress)
     return Submitted(attempt, duplicate=False)
 
 

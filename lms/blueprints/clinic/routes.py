@@ -935,3 +935,4 @@ def program_report():
 
 # Pages kept in their own modules, on this blueprint.
 from lms.blueprints.clinic import corrections, followups, goals, interop, paths  # noqa: E402, F401
+from lms.blueprints.clinic import xapi as xapi_exports  # noqa: E402, F401
