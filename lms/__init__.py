@@ -166,6 +166,7 @@ def _install_request_cached_gettext(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from lms.blueprints.admin.routes import bp as admin_bp
+    from lms.blueprints.api.routes import bp as api_bp
     from lms.blueprints.auth.routes import bp as auth_bp
     from lms.blueprints.clinic.routes import bp as clinic_bp
     from lms.blueprints.core.routes import bp as core_bp
@@ -178,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(clinic_bp)
     app.register_blueprint(invite_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)  # /api/v1/: bearer tokens only, no session cookie
 
 
 def _register_hooks(app: Flask) -> None:

@@ -119,6 +119,8 @@ def from_environment(instance_path: str) -> dict:
         "XAPI_LRS_USERNAME": os.environ.get("XAPI_LRS_USERNAME") or None,
         "XAPI_LRS_PASSWORD": os.environ.get("XAPI_LRS_PASSWORD") or None,
         "XAPI_LRS_TIMEOUT": _int("XAPI_LRS_TIMEOUT", 20),
+        # Calls to /api/v1/ per token (a Flask-Limiter string); unset: the API's default.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT") or None,
         **_mail_settings(),
     }
 

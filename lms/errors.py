@@ -88,6 +88,11 @@ def _record_denied() -> None:
         access.record_denied(current_user, request.endpoint, request.view_args)
 
 
+#: ``app.extensions`` key: (path prefix, responder) pairs of areas whose errors are not pages,
+#: registered by that area (the API's blueprint), so this module imports none of them.
+OTHER_FORMATS = "lms_error_formats"
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -109,6 +114,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        for prefix, respond in app.extensions.get(OTHER_FORMATS, ()):
+            # An address of an area that answers in another format (the API's problem
+            # documents) that matched no route, or not for this method.
+            if request.path == prefix or request.path.startswith(prefix + "/"):
+                return respond(error)
         code = error.code or 500
         if code == 404:
             _record_denied()

@@ -734,14 +734,25 @@ def learner_detail(patient: Patient, learner_id: int):
     return assignments, progress, by_module
 
 
+def learners_of(patient: Patient) -> dict[int, str]:
+    """The people whose learning staff may follow for this patient, by user id, with how
+    they relate ("patient", or the family link's relationship): the patient's own login and
+    family members linked and not removed. The learner drill-down and the API read it."""
+    learners: dict[int, str] = {}
+    if patient.user_id is not None:
+        learners[patient.user_id] = "patient"
+    for link in patient.family_links:
+        if link.user_id is not None and link.state != LinkState.REMOVED:
+            learners.setdefault(link.user_id, link.relationship_kind)
+    return learners
+
+
 def learner_of(patient: Patient, learner_id: int) -> tuple[User, str] | None:
     """The learner, if they are this patient's linked family member or the patient."""
-    if patient.user_id == learner_id:
-        return db.session.get(User, learner_id), "patient"
-    for link in patient.family_links:
-        if link.user_id == learner_id and link.state != LinkState.REMOVED:
-            return db.session.get(User, learner_id), link.relationship_kind
-    return None
+    relationship = learners_of(patient).get(learner_id)
+    if relationship is None:
+        return None
+    return db.session.get(User, learner_id), relationship
 
 
 #: Fewer learners than this behind a module's figures: the page adds a caution, and none of

@@ -26,6 +26,7 @@ from sqlalchemy import func, or_, select
 from lms import clock, create_app
 from lms.extensions import db
 from lms.group_sessions.operations import log_session
+from lms.interop.tokens import create_token
 from lms.invitations import operations as invitation_ops
 from lms.learning import operations as learning
 from lms.models import (
@@ -37,6 +38,7 @@ from lms.models import (
     LearningGoal,
     PracticeNote,
     QuizAttempt,
+    RosterImport,
     User,
 )
 from tests import helpers
@@ -66,6 +68,9 @@ SIGNED_IN = set(ROLES) - {"anonymous"}
 STAFF_ON = {"clinician_on", "admin"}
 STAFF = {"clinician_on", "clinician_off", "admin"}
 LEARNERS = {"family_active", "family_withdrawn", "family_expired", "patient"}
+
+# No role: only an API token opens it (a 401 for every session, anonymous included).
+TOKEN_ONLY: frozenset[str] = frozenset()
 
 # Who may use each endpoint. "public" means anyone, signed in or not.
 RULES: dict[str, set[str] | str] = {
@@ -155,6 +160,14 @@ RULES: dict[str, set[str] | str] = {
     "clinic.patient_fhir": STAFF_ON,
     "clinic.patient_report": STAFF_ON,
     "clinic.program_report": {"admin"},
+    # The read-only API: a bearer token only. No session opens it (a 401 for every role,
+    # anonymous included); its OpenAPI document holds no data.
+    "api.openapi": "public",
+    "api.patients": TOKEN_ONLY,
+    "api.patient": TOKEN_ONLY,
+    "api.patient_assignments": TOKEN_ONLY,
+    "api.patient_attempts": TOKEN_ONLY,
+    "api.patient_wellbeing": TOKEN_ONLY,
 }
 ADMIN_PREFIX = "admin."  # every admin route: admins only
 
@@ -192,6 +205,10 @@ NO_PATIENT_DATA = {
     "learn.welcome_done",
     "clinic.enroll",
     "admin.staff",
+    "admin.roster_upload",  # the upload form and uploads listed by file name; no patient
+    "admin.tokens",  # tokens: names, scopes, clinicians' names; no patient
+    "admin.token_new",
+    "admin.token_revoke",
 }
 
 
@@ -272,6 +289,16 @@ def build_world(app) -> World:
         db.session.add(move)
         note = PracticeNote(user_id=fam["active"].id, body="A question for the session")
         db.session.add(note)
+        # A roster uploaded and not applied yet, for its preview and apply pages.
+        roster_row = RosterImport(
+            filename="roster.csv",
+            sha256="0" * 64,
+            content="record_number,name,email,clinician_email\nM-1,Matrix Import,,"
+            + clinician_on.email
+            + "\n",
+            summary="{}",
+        )
+        db.session.add(roster_row)
         goal = LearningGoal(
             patient_id=patient.id,
             learner_id=fam["active"].id,
@@ -281,6 +308,8 @@ def build_world(app) -> World:
             target_on=clock.today(),
         )
         db.session.add(goal)
+        # An API token, for the page that revokes it (its secret is not needed here).
+        token, _secret = create_token(admin, "Matrix integration", "program", None, 30)
         db.session.commit()  # operations leave the commit to the request or command
         users = {
             "family_active": fam["active"],
@@ -310,6 +339,8 @@ def build_world(app) -> World:
             "filename": "images/dot.png",
             "token": "not-a-token",
             "note_id": note.id,
+            "import_id": roster_row.id,
+            "token_id": token.id,
             "goal_id": goal.id,
             "worksheet_key": "my-plan",
         }
@@ -473,6 +504,10 @@ def test_access_matrix(matrix_case, role, rule):
         response = client.post(url, data={"csrf_token": token})
     response.close()
     location = response.headers.get("Location", "")
+    if allowed == TOKEN_ONLY:
+        assert response.status_code == 401, f"{url}: {role} got {response.status_code}"
+        assert "Set-Cookie" not in response.headers
+        return
     if allowed == "public":
         assert response.status_code not in (403, 404, 500) or rule.endpoint == "invite.accept"
         assert response.status_code != 500

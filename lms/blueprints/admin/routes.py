@@ -589,3 +589,7 @@ def audit_csv():
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
     )
+
+
+# Pages kept in modules of their own add their routes to ``bp`` when imported here.
+from lms.blueprints.admin import tokens as _tokens  # noqa: E402, F401  (registers its routes)
