@@ -213,3 +213,6 @@ def register(app: Flask) -> None:
     from lms.i18n_cli import register as register_translate_cli
 
     register_translate_cli(app)
+    from lms.patients.cli import register as register_patients_cli
+
+    register_patients_cli(app)

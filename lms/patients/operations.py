@@ -31,10 +31,15 @@ def enroll_patient(
     record_number: str | None,
     enrolled_on: date,
     submit_token: str | None = None,
+    email: str | None = None,
+    actor: User | None = None,
 ) -> Patient:
     """Enroll onto this clinician's caseload. The same form sent twice (a double click)
-    enrolls once: both get the first one's patient (``lms.submissions``)."""
-    once = submissions.claim(clinician, submit_token, "patient.enroll")
+    enrolls once: both get the first one's patient (``lms.submissions``). ``email``: the
+    patient's own, from the program's roster. ``actor``: who enrolls them when it is not the
+    clinician (an administrator importing the roster, ``patients.roster``); the audit row is
+    theirs, the caseload the clinician's."""
+    once = submissions.claim(actor or clinician, submit_token, "patient.enroll")
     if once.earlier and (earlier := db.session.get(Patient, once.result or 0)) is not None:
         return earlier
     record_number = (record_number or "").strip() or None
@@ -45,12 +50,15 @@ def enroll_patient(
         record_number=record_number,
         enrolled_on=enrolled_on,
         status=PatientStatus.ACTIVE,
-        created_by_id=clinician.id,
+        created_by_id=(actor or clinician).id,
+        email=normalize_email(email) or None,
     )
     patient.care_team.append(CareTeamMember(clinician_id=clinician.id))
     db.session.add(patient)
     db.session.flush()
-    audit.record("patient.enrolled", actor=clinician, subject=patient, patient_id=patient.id)
+    audit.record(
+        "patient.enrolled", actor=actor or clinician, subject=patient, patient_id=patient.id
+    )
     submissions.finish(once, patient.id)
     return patient
 
@@ -258,10 +266,12 @@ def edit_patient(
     display_name: str,
     record_number: str | None,
     enrolled_on: date,
+    email: str | None = None,
 ) -> tuple[str, ...]:
-    """Correct a patient's name, record number or enrolment date. Returns the names of the
-    fields changed (none when nothing differs, e.g. the same form sent again); audited as
-    ``patient.edited`` with those names only. A voided enrolment is kept as it was."""
+    """Correct a patient's name, record number or enrolment date, and (from the roster) their
+    own ``email`` (None: leave it). Returns the names of the fields changed (none when nothing
+    differs, e.g. the same form sent again); audited as ``patient.edited`` with those names
+    only. A voided enrolment is kept as it was."""
     from flask_babel import lazy_gettext as _l
 
     if patient.is_voided:
@@ -276,6 +286,8 @@ def edit_patient(
         "record_number": (record_number or "").strip() or None,
         "enrolled_on": enrolled_on,
     }
+    if email is not None:
+        wanted["email"] = normalize_email(email) or None
     changed = _update_changed(Patient, patient, wanted, Patient.status != PatientStatus.VOIDED)
     if changed:
         audit.record(

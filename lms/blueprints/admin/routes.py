@@ -592,4 +592,5 @@ def audit_csv():
 
 
 # Pages kept in modules of their own add their routes to ``bp`` when imported here.
+from lms.blueprints.admin import roster as _roster  # noqa: E402, F401  (registers its routes)
 from lms.blueprints.admin import tokens as _tokens  # noqa: E402, F401  (registers its routes)
