@@ -63,6 +63,12 @@ NOT_PAGES = {
     "auth.quick_exit",
     "auth.keep_alive",
     "learn.media",
+    # JSON for other systems, not pages: the API's OpenAPI document, the FHIR bundles (their
+    # narrative is record text in English, like the resources' codes) and xAPI statements.
+    "api.openapi",
+    "clinic.patient_fhir",
+    "clinic.caseload_fhir",
+    "clinic.learner_xapi",
 }
 LANG_OF_PAGE = re.compile(r"<html[^>]*\blang=\"([^\"]*)\"")
 

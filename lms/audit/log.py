@@ -121,6 +121,9 @@ ACTION_LABELS = {
     "cancel.form_view": _l("Opened the cancel-assignment form"),
     "assignment.cancelled": _l("Cancelled an assignment"),
     "assignment.restored": _l("Restored a cancelled reading"),
+    "goal.form_view": _l("Opened the set-a-goal form"),
+    "goal.set": _l("Set a learning goal"),
+    "goal.cancelled": _l("Cancelled a learning goal"),
     # Education sessions
     "sessions.view": _l("Viewed the education sessions"),
     "session.form_view": _l("Opened the log-a-session form"),
@@ -137,6 +140,10 @@ ACTION_LABELS = {
     "items.view": _l("Viewed question analysis"),
     "report.view": _l("Viewed a report"),
     "report.export": _l("Downloaded a report (CSV)"),
+    "fhir.export": _l("Downloaded records for the health record (FHIR)"),
+    "xapi.export": _l("Downloaded learning records (xAPI)"),
+    # Family members' own actions
+    "wellbeing.checkin": _l("Answered or set aside a wellbeing check-in"),
     "report.program_view": _l("Viewed the program report"),
     # Administration
     "admin.overview.view": _l("Viewed the admin overview"),
@@ -144,6 +151,12 @@ ACTION_LABELS = {
     "emergency_access.form_view": _l("Opened the emergency access form"),
     "emergency_access.opened": _l("Opened emergency access to a patient"),
     "emergency_access.ended": _l("Ended emergency access"),
+    "api_token.created": _l("Made an API access token"),
+    "api_token.revoked": _l("Revoked an API access token"),
+    "api.call": _l("Read data through the API"),
+    "roster.previewed": _l("Uploaded a patient roster (preview)"),
+    "roster.view": _l("Viewed a patient roster import"),
+    "roster.applied": _l("Applied a patient roster"),
     "audit.view": _l("Viewed the audit log"),
     "audit.export": _l("Downloaded the audit log (CSV)"),
 }
@@ -164,6 +177,10 @@ SUBJECT_LABELS = {
     "education_session": _l("Education session"),
     "emergency_access": _l("Emergency access"),
     "practice_note": _l("Private note"),
+    "api_token": _l("API access token"),
+    "learning_goal": _l("Learning goal"),
+    "wellbeing_check": _l("Wellbeing check-in"),
+    "roster_import": _l("Roster import"),
 }
 
 

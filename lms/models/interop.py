@@ -3,8 +3,8 @@ patient roster imports.
 
 ``ApiToken`` is a personal access token for a staff integration: only a SHA-256 of the secret
 is kept; its scope is one clinician's caseload or the whole program; it expires and can be
-revoked. Which patients a token reaches is decided in ``lms.access``-style rules in
-``lms.api``.
+revoked. Which patients a token reaches is decided in one place,
+``lms.interop.tokens.patients_query`` (a caseload token: ``lms.access.caseload``).
 
 ``XapiOutbox`` is the outbox for xAPI statements: a statement is recorded in the same
 transaction as the learning event it describes and sent later (``flask xapi push``), so a
