@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
 
 import requests
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
-from lms import clock, uow
+from lms import claims, clock, uow
 from lms.extensions import db
 from lms.models import XapiOutbox
 
@@ -50,24 +49,7 @@ def _claimable(now):
 
 def _claim(exclude: set[int]) -> list[int]:
     """Claim up to ``BATCH`` unsent rows for this sender and commit the claim; the ids won."""
-    now = clock.utcnow()
-    query = select(XapiOutbox.id).where(_claimable(now)).order_by(XapiOutbox.id).limit(BATCH)
-    if exclude:
-        query = query.where(XapiOutbox.id.notin_(exclude))
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    won = []
-    for outbox_id in list(db.session.scalars(query)):
-        result = db.session.execute(
-            update(XapiOutbox)
-            .where(XapiOutbox.id == outbox_id, _claimable(now))
-            .values(claimed_until=now + timedelta(minutes=CLAIM_MINUTES))
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            won.append(outbox_id)
-    uow.commit()
-    return won
+    return claims.claim(XapiOutbox, _claimable, limit=BATCH, minutes=CLAIM_MINUTES, exclude=exclude)
 
 
 def _post(statements: list[dict]) -> str | None:

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from lms import clock, uow
+from lms import claims, clock, uow
 from lms.extensions import db
 from lms.mail import transport
 from lms.mail.wording import check_discreet
@@ -98,27 +97,9 @@ def _claimable(now):
 
 def _claim(ids: list[int] | None = None, exclude: set[int] | None = None) -> list[int]:
     """Claim unsent rows for this sender and commit the claim. Returns the ids won."""
-    now = clock.utcnow()
-    query = select(Outbox.id).where(_claimable(now)).order_by(Outbox.id).limit(BATCH)
-    if ids is not None:
-        query = query.where(Outbox.id.in_(ids))
-    if exclude:
-        query = query.where(Outbox.id.notin_(exclude))
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    candidates = list(db.session.scalars(query))
-    won = []
-    for outbox_id in candidates:
-        result = db.session.execute(
-            update(Outbox)
-            .where(Outbox.id == outbox_id, _claimable(now))
-            .values(claimed_until=now + timedelta(minutes=CLAIM_MINUTES))
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            won.append(outbox_id)
-    uow.commit()
-    return won
+    return claims.claim(
+        Outbox, _claimable, limit=BATCH, minutes=CLAIM_MINUTES, ids=ids, exclude=exclude
+    )
 
 
 #: Kinds the reminders setting (``User.reminders_enabled``, the one-click link) turns off:
