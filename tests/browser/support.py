@@ -526,6 +526,13 @@ PAGE_TYPES = [
     PageType("two-step-recovery-codes", None, _recovery_codes),
     PageType("two-step-code", None, _code_page),
     PageType("two-step-code-errors", None, _code_errors),
+    # Measured outcomes and the ways in and out.
+    PageType("wellbeing-check-in", "family", _goto("/learn/wellbeing/check-in")),
+    PageType("wellbeing-trend", "family", _goto("/learn/wellbeing")),
+    PageType("goal-form", "clinician", _patient_sub("goals/new")),
+    PageType("admin-roster", "admin", _goto("/admin/roster")),
+    PageType("admin-tokens", "admin", _goto("/admin/tokens")),
+    PageType("admin-token-new", "admin", _goto("/admin/tokens/new")),
 ]
 
 
