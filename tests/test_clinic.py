@@ -621,6 +621,19 @@ def test_an_invitation_link_is_shown_once_then_where_it_went(app, client, clinic
     assert client.get(wrong).status_code == 404  # not this patient's invitation
 
 
+def test_the_patient_login_form_offers_the_email_from_the_roster(app, client, patient):
+    page = f"/clinic/patients/{patient.id}"
+
+    def login_field() -> str:
+        return re.search(r'<input[^>]*name="login-email"[^>]*>', text_of(client.get(page))).group(0)
+
+    assert "@" not in login_field()  # no email on record: the field is empty
+    with app.app_context():
+        db.session.get(Patient, patient.id).email = "sam.example@example.org"
+        db.session.commit()
+    assert 'value="sam.example@example.org"' in login_field()
+
+
 def test_a_new_patient_login_invitation_replaces_the_last(app, client, clinician, patient):
     paths = []
     for _ in range(2):

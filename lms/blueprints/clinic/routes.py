@@ -192,7 +192,8 @@ def _render_patient(patient: Patient, family_form: FamilyMemberForm) -> str:
         family_form=family_form,
         action_form=ActionForm(),
         discharge_form=DischargeForm(discharged_on=clock.today()),
-        login_form=PatientLoginForm(prefix="login"),
+        # The patient's own email from the program's roster, if it gave one.
+        login_form=PatientLoginForm(prefix="login", email=patient.email),
         **_patient_page_data(patient),
     )
 
