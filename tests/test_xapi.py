@@ -46,8 +46,8 @@ class LRS:
         lrs_self = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
+            def log_message(self, *args):
+                """Quiet: the test reads what arrived from ``received``, not the log."""
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)

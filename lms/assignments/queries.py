@@ -15,7 +15,7 @@ from lms.assignments import status as rules
 from lms.assignments.status import AssignmentStatus
 from lms.content import get_library
 from lms.extensions import db
-from lms.models import Assignment, ModuleProgress, Patient
+from lms.models import Assignment, LinkState, ModuleProgress, Patient
 
 
 @dataclass(frozen=True)
@@ -188,3 +188,28 @@ def units_for_patient(
         in_group.update(id(row) for row in members)
     singles = [row for row in rows if id(row) not in in_group]
     return groups, singles
+
+
+@dataclass(frozen=True)
+class Learner:
+    """Someone readings or a goal may be given to: the patient's login, or a family
+    member's."""
+
+    user_id: int
+    name: str
+    is_patient: bool
+
+
+def learners_for(patient: Patient) -> list[Learner]:
+    """The one rule of who may be given readings or a goal for this patient: family members
+    who joined (an active link with a login), then the patient if they have a login.
+    (Whether a family member then sees them is the consent's business:
+    ``access.family_sees_patient``.)"""
+    people = [
+        Learner(link.user_id, link.display_name, False)
+        for link in patient.family_links
+        if link.state == LinkState.ACTIVE and link.user_id is not None
+    ]
+    if patient.user_id is not None:
+        people.append(Learner(patient.user_id, patient.display_name, True))
+    return people

@@ -12,45 +12,22 @@ person or a diagnosis).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from lms import audit, clock, submissions
+from lms.assignments import queries as assignment_q
 from lms.content import get_library
 from lms.extensions import db
 from lms.goals.queries import GoalKind, program_today
-from lms.models import LearningGoal, LinkState, Patient, User
+from lms.models import LearningGoal, Patient, User
 from lms.problems import FieldProblems, Problem
 
 TITLE_MAX = 200
 #: How far ahead a target date may be.
 MAX_DAYS_AHEAD = 365
-
-
-@dataclass(frozen=True)
-class Learner:
-    """Someone a goal may be set for: the patient's login, or a family member's."""
-
-    user_id: int
-    name: str
-    is_patient: bool
-
-
-def learners_of(patient: Patient) -> list[Learner]:
-    """Who may be given a goal for this patient: family members who joined (an active link
-    with a login), then the patient if they have a login. (Whether a family member sees it
-    is the consent's business: ``goals.queries.visible_goals``.)"""
-    people = [
-        Learner(link.user_id, link.display_name, False)
-        for link in patient.family_links
-        if link.state == LinkState.ACTIVE and link.user_id is not None
-    ]
-    if patient.user_id is not None:
-        people.append(Learner(patient.user_id, patient.display_name, True))
-    return people
 
 
 def latest_target(today: date) -> date:
@@ -70,7 +47,7 @@ def goal_problems(
     """Every reason the goal cannot be set, by field (empty when it can)."""
     library = get_library()
     errors: dict[str, list] = {}
-    if learner_id not in {person.user_id for person in learners_of(patient)}:
+    if learner_id not in {person.user_id for person in assignment_q.learners_for(patient)}:
         errors["learner"] = [
             _l("Choose a family member who has joined, or the patient if they have a login.")
         ]

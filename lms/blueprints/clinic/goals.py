@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from lms import access, audit
+from lms.assignments import queries as assignment_q
 from lms.blueprints.clinic.forms import MultiCheckboxField
 from lms.blueprints.clinic.routes import _ask_first, _me, bp
 from lms.content import get_library
@@ -70,7 +71,7 @@ def _form(patient: Patient) -> GoalForm:
             str(person.user_id),
             _("%(name)s (the patient)", name=person.name) if person.is_patient else person.name,
         )
-        for person in goal_ops.learners_of(patient)
+        for person in assignment_q.learners_for(patient)
     ]
     form.path.choices = [SelectChoice("", _("Choose…"))] + [
         SelectChoice(p.slug, _("%(t)s (%(n)d readings)", t=p.title, n=len(p.module_slugs)))

@@ -486,13 +486,13 @@ def patient_login(patient_id: str):
 
 
 def _learner_choices(patient: Patient):
-    choices = []
-    for link in patient.family_links:
-        if link.state == LinkState.ACTIVE and link.user_id:
-            choices.append((str(link.user_id), f"{link.display_name} ({_('family')})"))
-    if patient.user_id:
-        choices.append((str(patient.user_id), f"{patient.display_name} ({_('patient')})"))
-    return choices
+    return [
+        (
+            str(person.user_id),
+            f"{person.name} ({_('patient') if person.is_patient else _('family')})",
+        )
+        for person in assignment_q.learners_for(patient)
+    ]
 
 
 @bp.route("/patients/<patient_id>/assign", methods=["GET", "POST"])
