@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from lms import audit, clock
 from lms.extensions import db
-from lms.models import Role, User, WellbeingCheck
+from lms.models import User, WellbeingCheck
 from lms.problems import FieldProblems, Problem
 from lms.wellbeing import queries, who5
 
@@ -25,7 +25,7 @@ TOKEN_MAX = 64
 
 
 def _family_only(user: User) -> None:
-    if user.role != Role.FAMILY:
+    if not queries.takes_checkins(user):
         raise Problem(_l("Wellbeing check-ins are for family members."))
 
 

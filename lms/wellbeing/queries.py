@@ -80,11 +80,17 @@ def _lasted_until_discharge():
     )
 
 
+def takes_checkins(user: User) -> bool:
+    """The one rule of who takes wellbeing check-ins: family members (CRAFT's third goal is
+    their own wellbeing), whatever their consent's state."""
+    return user.role == Role.FAMILY
+
+
 def due_for(user: User, today: date | None = None) -> str | None:
     """The occasion a check-in is offered to this person now (``"start"``, ``"interval"``,
     ``"discharge"``), or None: family members only, with the rules in the module's
     docstring. One query."""
-    if user.role != Role.FAMILY:
+    if not takes_checkins(user):
         return None
     today = today or clock.today()
     mine = WellbeingCheck.user_id == user.id

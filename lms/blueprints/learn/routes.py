@@ -32,6 +32,7 @@ from lms.learning import certificate as certificate_rules
 from lms.learning import operations as services
 from lms.learning import orientation, upnext, variants
 from lms.models import FamilyLink, Role
+from lms.wellbeing import queries as wellbeing_q
 
 bp = Blueprint("learn", __name__, url_prefix="/learn")
 
@@ -91,6 +92,7 @@ def index():
         orientation_guide=orientation.guide_for(user) if orientation.needed(user) else None,
         completed_any=services.completed_count(user.id) > 0,
         wellbeing=_wellbeing.home_card(user),  # a check-in offered now (family members)
+        wellbeing_page=wellbeing_q.takes_checkins(user),
         disclosures=access.consents_in_force_for(user) if home.items else [],
     )
 
