@@ -27,6 +27,7 @@ from tests.helpers import (
     make_user,
     text_of,
 )
+from tests.test_concurrency import at_once
 
 PROBLEM = "application/problem+json"
 
@@ -610,6 +611,22 @@ def test_the_same_form_sent_twice_makes_one_token(app, as_admin):
     assert "iop_" in text_of(first)
     assert "iop_" not in text_of(second)
     assert "This form was sent twice" in text_of(second)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 1
+        created = select(func.count()).where(AuditEvent.action == "api_token.created")
+        assert db.session.scalar(created) == 1
+
+
+def test_ten_identical_token_forms_at_once_make_one_token(app, as_admin):
+    form = {
+        **_new_form(as_admin),
+        "name": "Reports",
+        "scope": "program",
+        "clinician": "0",
+        "days": "30",
+    }
+    results = at_once(app, as_admin, "/admin/tokens/new", form)
+    assert {status for status, _ in results} == {200}, results
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 1
         created = select(func.count()).where(AuditEvent.action == "api_token.created")

@@ -27,6 +27,7 @@ from tests.helpers import (
     make_user,
     text_of,
 )
+from tests.test_concurrency import assert_calm, at_once
 
 S = goal_q.GoalState
 
@@ -225,6 +226,29 @@ def test_clinician_sets_a_goal_and_a_double_submit_records_once(app):
     page_text = text_of(client.get(f"/clinic/patients/{patient.id}"))
     assert "Finish “Test path” by" in page_text
     assert "0 of 2 readings done" in page_text and ">Open<" in page_text
+
+
+def test_ten_identical_goal_forms_and_cancels_at_once_record_once(app):
+    """The same rendered form sent ten times at the same moment (real commits, one session
+    cookie): one goal and one audit row; then ten cancels at once cancel and audit once."""
+    clinician, member, patient, _link = family_world(app)
+    client = signed_in(app, clinician)
+    target = (goal_q_today(app) + timedelta(days=10)).isoformat()
+    page, data = goal_form(
+        client, patient.id, learner=str(member.id), what="path", path="test-path", target_on=target
+    )
+    assert_calm(at_once(app, client, page, data))
+    with app.app_context():
+        goals = db.session.scalars(select(LearningGoal)).all()
+        assert len(goals) == 1
+        goal_id = goals[0].id
+    cancel = f"/clinic/goals/{goal_id}/cancel"
+    assert_calm(at_once(app, client, cancel, {"csrf_token": csrf_token(client, cancel)}))
+    with app.app_context():
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action.like("goal.%"))
+        ).all()
+        assert actions.count("goal.set") == 1 and actions.count("goal.cancelled") == 1
 
 
 @pytest.mark.parametrize(
