@@ -63,6 +63,17 @@ def enroll_patient(
     return patient
 
 
+def record_key(record_number: str) -> str:
+    """A record number as the program compares them: without case or spaces (the Python
+    twin of ``record_key_column``)."""
+    return "".join(record_number.split()).lower()
+
+
+def record_key_column():
+    """``Patient.record_number`` compared as ``record_key`` compares it, in SQL."""
+    return func.lower(func.replace(Patient.record_number, " ", ""))
+
+
 def _refuse_duplicate_record(
     clinician: User, record_number: str, *, editing: Patient | None = None
 ) -> None:
@@ -73,9 +84,9 @@ def _refuse_duplicate_record(
 
     from lms import access
 
-    key = "".join(record_number.split()).lower()
-    normalized = func.lower(func.replace(Patient.record_number, " ", ""))
-    query = select(Patient).where(normalized == key, Patient.status != PatientStatus.VOIDED)
+    query = select(Patient).where(
+        record_key_column() == record_key(record_number), Patient.status != PatientStatus.VOIDED
+    )
     if editing is not None:
         query = query.where(Patient.id != editing.id)
     candidates = db.session.scalars(query.order_by(Patient.id)).all()

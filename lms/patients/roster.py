@@ -49,7 +49,7 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from lms import audit, clock, dates
@@ -119,9 +119,8 @@ def relationship_of(text: str) -> Relationship | None:
     return RELATIONSHIP_WORDS.get(_fold(text))
 
 
-def record_key(record_number: str) -> str:
-    """A record number as the program compares them: without case or spaces."""
-    return "".join(record_number.split()).lower()
+#: A record number as the program compares them (``patients.operations``, the one rule).
+record_key = patient_ops.record_key
 
 
 class RosterFileProblem(Problem):
@@ -358,10 +357,12 @@ def _known(lines: list[Line]) -> _Known:
     keys = sorted({record_key(line.record_number) for line in lines} - {""})
     patients: dict[str, Patient] = {}
     if keys:
-        normalized = func.lower(func.replace(Patient.record_number, " ", ""))
         found = db.session.scalars(
             select(Patient)
-            .where(normalized.in_(keys), Patient.status != PatientStatus.VOIDED)
+            .where(
+                patient_ops.record_key_column().in_(keys),
+                Patient.status != PatientStatus.VOIDED,
+            )
             .options(selectinload(Patient.family_links), selectinload(Patient.care_team))
             .order_by(Patient.id)
         )
