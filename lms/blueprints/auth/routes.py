@@ -281,9 +281,9 @@ def _sign_out_now() -> None:
 
 @bp.route("/quick-exit", methods=["POST"])
 def quick_exit():
-    """The quick exit's beacon (``static/js/quick-exit.js``, with the CSRF token): sign out
-    while the page leaves for the neutral site. Nobody reads the answer; signed out already,
-    nothing happens."""
+    """The quick exit's sign-out (``static/js/quick-exit.js``, with the CSRF token): the
+    hidden page waits a moment for this answer before it leaves for the neutral site, so the
+    session has ended by then; signed out already, nothing happens."""
     _sign_out_now()
     return "", 204
 
