@@ -121,6 +121,8 @@ def from_environment(instance_path: str) -> dict:
         "XAPI_LRS_TIMEOUT": _int("XAPI_LRS_TIMEOUT", 20),
         # Calls to /api/v1/ per token (a Flask-Limiter string); unset: the API's default.
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT") or None,
+        # Refused tokens (401s) per address before its calls get a 429; unset: the default.
+        "API_GUESS_LIMIT": os.environ.get("API_GUESS_LIMIT") or None,
         **_mail_settings(),
     }
 

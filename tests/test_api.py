@@ -472,6 +472,32 @@ def test_too_many_calls_get_a_429_problem(app, make_app, admin):
     assert call(client, "/api/v1/patients", other).status_code == 200
 
 
+def test_refused_tokens_from_one_address_are_limited(app, make_app, admin):
+    """A made-up token has a rate count of its own, so guessing is limited per address: after
+    API_GUESS_LIMIT refused tokens, every call from that address gets a 429 (a good token
+    too), while other addresses, and calls that send no token, are not counted."""
+    limited = make_app(API_GUESS_LIMIT="3 per minute")
+    guesser = limited.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    neighbour = limited.test_client()
+    neighbour.environ_base["REMOTE_ADDR"] = "203.0.113.8"
+    _token_id, secret = make_token(admin)
+    for _ in range(5):  # no token at all: not a guess
+        assert call(guesser, "/api/v1/patients").status_code == 401
+    assert call(guesser, "/api/v1/patients", secret).status_code == 200  # nor a good token
+    for n in range(3):
+        assert call(guesser, "/api/v1/patients", f"made-up-{n}").status_code == 401
+    for token in ("made-up-4", secret):
+        refused = call(guesser, "/api/v1/patients", token)
+        assert refused.status_code == 429
+        assert refused.mimetype == PROBLEM
+        assert 0 < int(refused.headers["Retry-After"]) <= 60  # the window of the limit
+    assert call(neighbour, "/api/v1/patients", secret).status_code == 200
+    assert call(neighbour, "/api/v1/patients", "made-up-5").status_code == 401
+    # The throttled call with a good token is audited under that token.
+    assert f"token={_token_id} " in api_rows(app)[-3].detail
+
+
 def test_a_session_cookie_alone_opens_nothing_and_no_answer_sets_a_cookie(
     app, client, admin, clinician
 ):

@@ -148,17 +148,22 @@ def state(token: ApiToken, now=None) -> str:
     return "active"
 
 
-def authenticate(secret: object) -> ApiToken | None:
-    """The token this secret belongs to, if it works now; None for an unknown, expired or
-    revoked one, or one whose account is deactivated — the same None for all. Notes when it
-    was used, at most once a minute."""
+def by_secret(secret: object) -> ApiToken | None:
+    """The token this secret belongs to, whatever its state (None for a made-up one)."""
     if not isinstance(secret, str) or not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
         return None
-    token = db.session.scalars(
+    return db.session.scalars(
         select(ApiToken)
         .where(ApiToken.token_hash == hash_secret(secret))
         .options(joinedload(ApiToken.user))
     ).first()
+
+
+def authenticate(secret: object) -> ApiToken | None:
+    """The token this secret belongs to, if it works now; None for an unknown, expired or
+    revoked one, or one whose account is deactivated — the same None for all. Notes when it
+    was used, at most once a minute."""
+    token = by_secret(secret)
     now = clock.utcnow()
     if token is None or state(token, now) != "active":
         return None

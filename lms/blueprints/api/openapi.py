@@ -304,7 +304,10 @@ _DOCUMENT = {
             "NotFound": _problem_response("Nothing this token may read is at this address."),
             "MethodNotAllowed": _problem_response("Only GET is answered."),
             "TooManyRequests": {
-                **_problem_response("Too many calls with this token; wait, then try again."),
+                **_problem_response(
+                    "Too many calls with this token, or too many refused tokens from this "
+                    "address; wait, then try again."
+                ),
                 "headers": {
                     "Retry-After": {
                         "schema": {"type": "string"},

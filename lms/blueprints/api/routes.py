@@ -1,8 +1,9 @@
 """``/api/v1/``: read-only JSON for staff integrations, opened by a personal access token.
 
-Every call: the rate limit of its token (Flask-Limiter, before anything else), then the token
-(``lms.interop.tokens.authenticate``: a 401 problem for a missing, unknown, expired or revoked
-token, or one whose account is deactivated — the same answer for each), then the view, then
+Every call: the limits (Flask-Limiter, before anything else: calls per token, and refused
+tokens per address), then the token (``lms.interop.tokens.authenticate``: a 401 problem for a
+missing, unknown, expired or revoked token, or one whose account is deactivated — the same
+answer for each), then the view (the two together are ``limited`` and ``token_required``), then
 one audit row (``api.call``: the endpoint, the token, the patient asked for, the outcome),
 committed with the request. A patient the token does not reach is a 404, the same as one that
 does not exist. Only ``/api/v1/openapi.json`` is open without a token: it holds no data.
@@ -10,6 +11,7 @@ does not exist. Only ``/api/v1/openapi.json`` is open without a token: it holds 
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, datetime
 
@@ -39,6 +41,8 @@ csrf.exempt(bp)
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 25, 100
 MAX_PAGE = 100_000
 DEFAULT_RATE_LIMIT = "120 per minute"
+#: Refused tokens (401s) from one address before every call from it gets a 429 for a while.
+DEFAULT_GUESS_LIMIT = "20 per 10 minutes"
 
 
 # --- the session cookie is not read here ---------------------------------------------------
@@ -97,18 +101,42 @@ def _rate_limit() -> str:
     return current_app.config.get("API_RATE_LIMIT") or DEFAULT_RATE_LIMIT
 
 
-limited = limiter.limit(_rate_limit, key_func=_rate_key)
+def _guess_limit() -> str:
+    return current_app.config.get("API_GUESS_LIMIT") or DEFAULT_GUESS_LIMIT
 
 
-@bp.before_request
-def _authenticate():
-    if request.endpoint == "api.openapi":
-        return None
-    token = tokens.authenticate(_bearer())
-    if token is None:
-        return problem(401)
-    g.api_token = token
-    return None
+def _guess_key() -> str:
+    return "api-guess:" + client_ip()
+
+
+def _refused(response: Response) -> bool:
+    """A token was sent and refused (calls without one are counted by the rate limit)."""
+    return response.status_code == 401 and _bearer() is not None
+
+
+def limited(view):
+    """A view's two limits, both counted before the token is checked (so the view's token
+    check must be inside them: ``token_required`` under ``limited``): its calls per token
+    (or per address without one), and the refused tokens per address. A made-up token has
+    a call count of its own, so the second limit is what stops guessing: it counts only the
+    calls whose token is refused (``deduct_when``), and once reached it refuses every call
+    from that address, good token or not, until the window has passed."""
+    view = limiter.limit(_guess_limit, key_func=_guess_key, deduct_when=_refused)(view)
+    return limiter.limit(_rate_limit, key_func=_rate_key)(view)
+
+
+def token_required(view):
+    """The view runs with a working token in ``g.api_token``; else a 401 problem."""
+
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        token = tokens.authenticate(_bearer())
+        if token is None:
+            return problem(401)
+        g.api_token = token
+        return view(*args, **kwargs)
+
+    return checked
 
 
 @bp.after_request
@@ -117,6 +145,8 @@ def _audit(response: Response) -> Response:
     if request.endpoint == "api.openapi":
         return response
     token: ApiToken | None = g.get("api_token")
+    if token is None and response.status_code == 429:
+        token = tokens.by_secret(_bearer())  # refused before its check: still named
     patient_id = (request.view_args or {}).get("patient_id")
     status = response.status_code
     outcome = "success" if status < 400 else ("failure" if status >= 500 else "denied")
@@ -302,6 +332,7 @@ def openapi():
 
 @bp.get("/patients")
 @limited
+@token_required
 def patients():
     """The patients this token reaches, by id."""
     return _page(tokens.patients_query(g.api_token).order_by(Patient.id), _patient_summary)
@@ -309,6 +340,7 @@ def patients():
 
 @bp.get("/patients/<id:patient_id>")
 @limited
+@token_required
 def patient(patient_id: int):
     """One patient, with their family members (ids, names, relationship, link state)."""
     return _json(_patient_detail(_patient(patient_id)))
@@ -316,6 +348,7 @@ def patient(patient_id: int):
 
 @bp.get("/patients/<id:patient_id>/assignments")
 @limited
+@token_required
 def patient_assignments(patient_id: int):
     """Readings given for this patient's care, with their status by the one rule
     (``lms.assignments.status``) and due dates, in the order they were given."""
@@ -330,6 +363,7 @@ def patient_assignments(patient_id: int):
 
 @bp.get("/patients/<id:patient_id>/attempts")
 @limited
+@token_required
 def patient_attempts(patient_id: int):
     """Knowledge-check attempts of this patient's learners — the patient and family members
     not removed, as the clinician's learner drill-down shows them (``insight.learners_of``)
@@ -345,6 +379,7 @@ def patient_attempts(patient_id: int):
 
 @bp.get("/patients/<id:patient_id>/wellbeing")
 @limited
+@token_required
 def patient_wellbeing(patient_id: int):
     """WHO-5 check-ins (0–100) of this patient's family members, by whose scores staff may
     see (``lms.wellbeing.queries``), oldest first; skipped offers are not check-ins."""
