@@ -30,6 +30,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Date,
+    DateTime,
     Engine,
     Float,
     Select,
@@ -45,6 +46,7 @@ from sqlalchemy import (
     select,
     text,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -121,9 +123,10 @@ def _scope(user: User, patient_id: int | None) -> Select:
     return ids
 
 
-def _report_select(ids: Select, today: date) -> tuple[Select, dict]:
-    """One row per learner-assignment (not cancelled) of the patients ``ids``, in the
-    export's order, and the expressions of its columns by name (for ``with_only_columns``).
+def _reading_rows(ids: Select, today: date) -> tuple[Select, dict]:
+    """One row per learner-assignment (not cancelled) of the patients ``ids``, and the
+    expressions of its columns and ``ORDER_KEYS`` by name (``_report_select`` puts it in a
+    ``UNION ALL`` with ``_goal_only_rows`` and sorts the two together).
 
     The learner's relationship comes from their active family link of that patient, else
     "patient" when they are the patient: one outer join on the link's own keys (the union of
@@ -135,7 +138,7 @@ def _report_select(ids: Select, today: date) -> tuple[Select, dict]:
     the export stays one stream and its query count does not grow."""
     query, expression, progress = assignment_q.status_select(today)
     link = aliased(FamilyLink, name="learner_link")
-    goals = goal_q.counts_by_patient(ids)
+    goals = goal_q.counts_by_patient(ids, today)
     columns = {
         "patient": Patient.display_name,
         "learner": User.display_name,
@@ -169,9 +172,88 @@ def _report_select(ids: Select, today: date) -> tuple[Select, dict]:
         )
         .outerjoin(goals, goals.c.patient_id == Assignment.patient_id)
         .where(Assignment.patient_id.in_(ids), Assignment.cancelled_at.is_(None))
-        .order_by(Patient.display_name, User.display_name, Assignment.due_on, Assignment.id)
     )
-    return query, columns
+    keys = (Patient.display_name, User.display_name, Assignment.due_on, Assignment.id)
+    return query, {**columns, **dict(zip(ORDER_KEYS, keys, strict=True))}
+
+
+def _goal_only_rows(ids: Select, today: date) -> tuple[Select, dict]:
+    """One row per patient of ``ids`` who has learning goals (not cancelled) but no reading
+    given (not cancelled): the patient and the goal counts, every other cell empty, so a
+    goal set before any reading is in the report too. Same names as ``_reading_rows``."""
+    goals = goal_q.counts_by_patient(ids, today)
+    given = (
+        select(Assignment.id)
+        .where(Assignment.patient_id == Patient.id, Assignment.cancelled_at.is_(None))
+        .exists()
+    )
+    empty = {
+        "learner": String,
+        "relationship": String,
+        "module": String,
+        "assigned": DateTime,
+        "due": Date,
+        "status": String,
+        "completed": DateTime,
+        "best": Float,
+    }
+    columns = {
+        "patient": Patient.display_name,
+        **{name: cast(null(), kind) for name, kind in empty.items()},
+        "goals_met": goals.c.met,
+        "goals_open": goals.c.open,
+        "goals_missed": goals.c.missed,
+    }
+    query = (
+        select(Patient.id)
+        .join(goals, goals.c.patient_id == Patient.id)
+        .where(Patient.id.in_(ids), ~given)
+    )
+    keys = (
+        Patient.display_name,
+        cast(null(), String),
+        cast(null(), Date),
+        cast(null(), BigInteger),
+    )
+    return query, {**columns, **dict(zip(ORDER_KEYS, keys, strict=True))}
+
+
+#: The export's order: patient, learner, due date (then the assignment, for a stable order).
+ORDER_KEYS = ("k_patient", "k_learner", "k_due", "k_id")
+#: The export's columns by name, in ``REPORT_HEADER``'s order.
+COLUMNS = (
+    "patient",
+    "learner",
+    "relationship",
+    "module",
+    "assigned",
+    "due",
+    "status",
+    "completed",
+    "best",
+    "goals_met",
+    "goals_open",
+    "goals_missed",
+)
+
+
+def _report_select(ids: Select, today: date, part=None, shape=None) -> Select:
+    """The export's rows in its order: every reading given (``_reading_rows``) and every
+    patient with goals but no reading (``_goal_only_rows``), as one ``UNION ALL`` sorted by
+    ``ORDER_KEYS``. ``part`` limits both to some patients (``_parts``); ``shape`` turns a
+    branch's columns (a dict by name) into the cells selected (by default the columns)."""
+    shape = shape or (lambda columns: [columns[name] for name in COLUMNS])
+    branches = []
+    for query, columns in (_reading_rows(ids, today), _goal_only_rows(ids, today)):
+        cells = [cell.label(f"c{n}") for n, cell in enumerate(shape(columns))]
+        keys = [columns[key].label(key) for key in ORDER_KEYS]
+        branch = query.with_only_columns(*cells, *keys)
+        branches.append(branch.where(part) if part is not None else branch)
+    rows = union_all(*branches).subquery("report_rows")
+    cells = [column for column in rows.c if column.key not in ORDER_KEYS]
+    return select(*cells).order_by(
+        rows.c.k_patient, rows.c.k_learner.nulls_first(), rows.c.k_due, rows.c.k_id
+    )
 
 
 def patients_in_scope(user: User) -> int:
@@ -183,9 +265,8 @@ def patients_in_scope(user: User) -> int:
 
 def report_count(user: User, patient_id: int, today: date | None = None) -> int:
     """How many rows one family's export holds now (its audit row, before the first byte)."""
-    query, columns = _report_select(_scope(user, patient_id), today or clock.today())
-    rows = query.with_only_columns(columns["module"]).order_by(None).subquery()
-    return db.session.scalar(select(func.count()).select_from(rows)) or 0
+    rows = _report_select(_scope(user, patient_id), today or clock.today()).order_by(None)
+    return db.session.scalar(select(func.count()).select_from(rows.subquery())) or 0
 
 
 def _parts(ids: Select) -> Iterator[ColumnElement[bool]]:
@@ -228,16 +309,14 @@ def report_rows(
     patient, learner, due date: a stream (module docstring)."""
     today = today or clock.today()
     ids = _scope(user, patient_id)
-    query, columns = _report_select(ids, today)
-    query = query.with_only_columns(*columns.values()).execution_options(
-        yield_per=current_app.config.get("EXPORT_FETCH_ROWS", FETCH_ROWS)
-    )
+    fetch = current_app.config.get("EXPORT_FETCH_ROWS", FETCH_ROWS)
     library = get_library()
     titles: dict[str, str] = {}
     labels = {status.value: status_rules.label(status) for status in status_rules.AssignmentStatus}
     _begin_export()
     for part in _parts(ids):
-        result = db.session.execute(query.where(part))
+        query = _report_select(ids, today, part).execution_options(yield_per=fetch)
+        result = db.session.execute(query)
         try:
             for (
                 patient,
@@ -254,17 +333,17 @@ def report_rows(
                 goals_missed,
             ) in result:
                 title = titles.get(slug)
-                if title is None:
+                if title is None and slug is not None:
                     module = library.module(slug)
                     title = titles[slug] = module.title if module else slug
                 yield (
                     patient,
-                    learner,
+                    learner or "",
                     (relation or "").replace("_", " "),
-                    title,
-                    clock.aware(assigned).date().isoformat(),
+                    title or "",
+                    clock.aware(assigned).date().isoformat() if assigned else "",
                     due.isoformat() if due else "",
-                    labels[status],
+                    labels[status] if status else "",
                     clock.aware(done).date().isoformat() if done else "",
                     f"{round(best * 100)}%" if best is not None else "",
                     str(int(goals_met)),
@@ -278,14 +357,14 @@ def report_rows(
 # --- the CSV file --------------------------------------------------------------------------
 
 
-def _csv_select(query: Select, columns: dict) -> Select:
-    """``query``'s rows as the CSV's twelve cells, as ``report_rows`` and ``csv_cell`` write
-    them, computed by PostgreSQL."""
+def _csv_cells(columns: dict) -> list:
+    """A branch's columns as the CSV's twelve cells, as ``report_rows`` and ``csv_cell``
+    write them, computed by PostgreSQL."""
     library = get_library()
     titles = {m.slug: m.title for m in library.modules()}
     labels = {status.value: status_rules.label(status) for status in status_rules.AssignmentStatus}
     module = columns["module"]
-    return query.with_only_columns(
+    return [
         sql_cell(columns["patient"]),
         sql_cell(columns["learner"]),
         sql_cell(func.replace(columns["relationship"], "_", " ")),
@@ -300,7 +379,7 @@ def _csv_select(query: Select, columns: dict) -> Select:
         cast(columns["goals_met"], String),
         cast(columns["goals_open"], String),
         cast(columns["goals_missed"], String),
-    )
+    ]
 
 
 def report_csv(user: User, patient_id: int | None = None, today: date | None = None):
@@ -314,10 +393,9 @@ def report_csv(user: User, patient_id: int | None = None, today: date | None = N
         return
     today = today or clock.today()
     ids = _scope(user, patient_id)
-    query, columns = _report_select(ids, today)
     head = b"".join(csv_chunks(REPORT_HEADER, (), preamble=preamble))
     _begin_export()
-    parts = (_csv_select(query.where(part), columns) for part in _parts(ids))
+    parts = (_report_select(ids, today, part, _csv_cells) for part in _parts(ids))
     yield from copy_chunks(head, parts)
 
 

@@ -441,6 +441,52 @@ def test_the_caseload_report_counts_goals_met_open_and_missed_per_patient(app):
     assert python == sql and sorted(python.values()) == ["met", "missed", "open"]
 
 
+def test_a_patient_with_goals_but_no_reading_given_has_a_row_of_their_own(app):
+    """A goal set before any reading is given is in the CSV, the printable report and the
+    family export's audited row count: one row with the patient and the goal counts, every
+    other cell empty, in the patient's place in the order (on PostgreSQL the CSV is written
+    by COPY, so this checks the SQL cells too)."""
+    from tests.helpers import make_assignment
+
+    clinician, member, patient, _link = family_world(app)
+    first = make_patient(clinician, name="Ana First")
+    first_member = make_user("family")
+    make_family(first, first_member)
+    zed_member = make_user("family")
+    zed = make_patient(clinician, name="Zed Last")
+    make_family(zed, zed_member)
+    make_assignment(first, first_member)
+    add_goal(patient, member, ("first-steps",), days=9)  # open, and nothing given to anyone
+    add_goal(zed, zed_member, ("first-steps",), days=9)
+    cancelled_only = make_patient(clinician, name="Mo Cancelled")
+    cancelled_member = make_user("family")
+    make_family(cancelled_only, cancelled_member)
+    cancelled = add_goal(cancelled_only, cancelled_member, days=3)
+    with app_context():
+        db.session.get(LearningGoal, cancelled).cancelled_at = clock.utcnow()
+        db.session.commit()
+    client = signed_in(app, clinician)
+    rows = caseload_rows(client)
+    assert [row[0] for row in rows] == ["Ana First", "Sam Example", "Zed Last"]
+    assert rows[1] == ["Sam Example", "", "", "", "", "", "", "", "", "0", "1", "0"]
+    assert rows[2][-3:] == ["0", "1", "0"] and rows[2][1:9] == [""] * 8
+    family = list(
+        csv.reader(io.StringIO(text_of(client.get(f"/clinic/patients/{patient.id}/report.csv"))))
+    )
+    assert family[3:] == [rows[1]]
+    with app_context():
+        detail = db.session.scalars(
+            select(AuditEvent.detail)
+            .where(AuditEvent.action == "report.export", AuditEvent.patient_id == patient.id)
+            .order_by(AuditEvent.id.desc())
+        ).first()
+    assert detail == "family csv, 1 rows"
+    report = text_of(client.get(f"/clinic/patients/{patient.id}/report"))
+    assert "Nothing assigned yet." in report  # the summary: no reading given
+    cells = "<td>Sam Example</td>" + "<td>—</td>" * 8 + "<td>0</td><td>1</td><td>0</td>"
+    assert cells in report
+
+
 # --- the patient page ------------------------------------------------------------------------
 
 
