@@ -1,7 +1,12 @@
 """``/healthz`` at the cost of a database ping, not of a page.
 
-Load balancers ask every few seconds, anonymously; the answer is whether the database answers,
-and nothing else. Through Flask a health check paid for everything a page needs — the request
+Load balancers ask every few seconds, anonymously; the answer is whether the database answers
+and, where ``REDIS_URL`` is set, whether Redis does (``answer``: the one rule for both ways of
+answering). Without the database nothing works: 503 ``error``. Without Redis the app still
+serves, but each worker counts sign-in and API limits in its own memory: 200 ``degraded``, so
+the load balancer keeps the instance and monitoring can still see it.
+
+Through Flask a health check paid for everything a page needs — the request
 hooks, the session cookie, the rate limiter's context, the security headers built anew, a
 commit — three times the cost of a bare Flask request. ``HealthCheck`` sits in front of the
 app: the first health check of each scheme (http, https) goes through the whole app
@@ -12,6 +17,7 @@ answers with those headers. Anything else (another method, a query string) goes 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 
@@ -24,11 +30,44 @@ _PER_ANSWER = frozenset({"content-length", "date", "set-cookie"})
 logger = logging.getLogger(__name__)
 
 
-def _body(ok: bool) -> bytes:
-    # The same JSON core.healthz answers (Flask's jsonify: sorted keys, compact, a newline).
-    if ok:
-        return b'{"database":"ok","status":"ok"}\n'
-    return b'{"database":"unavailable","status":"error"}\n'
+#: Seconds a Redis ping may take before Redis counts as unavailable.
+REDIS_TIMEOUT = 0.5
+
+
+def answer(database_ok: bool, redis_ok: bool | None) -> tuple[int, bytes]:
+    """The health check's status code and JSON body (sorted keys, compact, a newline, as
+    Flask's jsonify writes it). ``redis_ok`` is None where no Redis is configured."""
+    body = {"database": "ok" if database_ok else "unavailable"}
+    if redis_ok is not None:
+        body["redis"] = "ok" if redis_ok else "unavailable"
+    if not database_ok:
+        body["status"], code = "error", 503
+    elif redis_ok is False:
+        body["status"], code = "degraded", 200
+    else:
+        body["status"], code = "ok", 200
+    return code, (json.dumps(body, sort_keys=True, separators=(",", ":")) + "\n").encode()
+
+
+def redis_answers(app: Flask) -> bool | None:
+    """Whether ``REDIS_URL``'s server answers a ping (None when none is set); the client is
+    made once per app, with short timeouts, and the reason of a failure stays in the log."""
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return None
+    client = app.extensions.get("lms_health_redis")
+    if client is None:
+        import redis
+
+        client = app.extensions["lms_health_redis"] = redis.Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+        )
+    try:
+        client.ping()
+    except Exception as exc:  # any failure is "unavailable"
+        logger.warning("health check: Redis did not answer (%s)", type(exc).__name__)
+        return False
+    return True
 
 
 class HealthCheck:
@@ -54,10 +93,9 @@ class HealthCheck:
         headers = self._headers.get(scheme)
         if headers is None:
             return self._through_the_app(scheme, environ, start_response)
-        ok = self._database_answers()
-        body = _body(ok)
+        code, body = answer(self._database_answers(), redis_answers(self.app))
         start_response(
-            "200 OK" if ok else "503 SERVICE UNAVAILABLE",
+            "200 OK" if code == 200 else "503 SERVICE UNAVAILABLE",
             [*headers, ("Content-Length", str(len(body)))],
         )
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]

@@ -87,3 +87,42 @@ def test_https_and_http_each_keep_their_own_headers(make_app):
         plain = client.get("/healthz", base_url="http://10.0.0.5")
         assert plain.status_code == 200  # the load balancer's plain-HTTP check
         assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_without_redis_the_answer_is_degraded_but_the_instance_stays(make_app):
+    """REDIS_URL set and nothing answering there: the app still serves (limits fall back to
+    each worker's memory), so 200, but the answer says so, the same through the app (the
+    first check) and in front of it (every later one); the reason stays out of the answer."""
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    for _ in range(2):
+        response = client.get("/healthz")
+        assert response.status_code == 200
+        assert response.get_json() == {
+            "status": "degraded",
+            "database": "ok",
+            "redis": "unavailable",
+        }
+        assert "127.0.0.1" not in response.get_data(as_text=True)
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_without_the_database_redis_does_not_make_it_well(make_app):
+    app = make_app(
+        SQLALCHEMY_DATABASE_URI="postgresql://nobody@127.0.0.1:1/none",
+        REDIS_URL="redis://127.0.0.1:1/0",
+    )
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "error"
+
+
+@pytest.mark.skipif(not redis_available(), reason="needs Redis on 127.0.0.1:6379")
+def test_with_redis_answering_both_are_ok(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:6379/0")
+    client = app.test_client()
+    first, again = client.get("/healthz"), client.get("/healthz")
+    for response in (first, again):
+        assert response.status_code == 200
+        assert response.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert first.get_data() == again.get_data()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
-from lms import security
+from lms import health, security
 from lms.extensions import db
 
 bp = Blueprint("core", __name__)
@@ -25,13 +25,17 @@ def index():
 
 @bp.route("/healthz")
 def healthz():
-    """Public, for load balancers: says whether the database answers, and nothing else."""
+    """Public, for load balancers: whether the database (and Redis, where it is set) answers,
+    and nothing else (``lms.health.answer``, which the health check in front of the app
+    gives too)."""
     try:
         db.session.execute(text("SELECT 1"))
+        database_ok = True
     except Exception:
         db.session.rollback()
-        return jsonify(status="error", database="unavailable"), 503
-    return jsonify(status="ok", database="ok")
+        database_ok = False
+    code, body = health.answer(database_ok, health.redis_answers(current_app))
+    return Response(body, status=code, mimetype="application/json")
 
 
 @bp.route("/home")
