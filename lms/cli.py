@@ -149,6 +149,21 @@ def audit_verify_command() -> None:
     click.echo(check.message())
 
 
+@click.command("tidy")
+@with_appcontext
+def tidy_command() -> None:
+    """For cron, daily: forget what is no longer needed. One-time form claims older than any
+    session can live (``submissions.prune``), and roster previews not applied within their
+    24 hours (``patients.roster.forget_stale``). Safe on several hosts at once."""
+    from lms import submissions
+    from lms.patients import roster
+
+    claims = submissions.prune()
+    previews = roster.forget_stale()
+    uow.commit()
+    click.echo(f"Forgot {claims} form claims and {previews} roster previews.")
+
+
 @backup_cli.command("create")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup_create_command(path: Path) -> None:
@@ -201,6 +216,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(backup_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(tidy_command)
     from lms.content.cli import courses_cli
 
     app.cli.add_command(courses_cli)

@@ -8,13 +8,19 @@ identical submit waits on that unique index (PostgreSQL) or on the write lock (S
 the first one commits, then finds the claim taken and answers with the first one's result
 (``Claim.earlier``, ``Claim.result``). If the first one was refused and rolled back, the
 claim is free again and the next one does the work itself, and is refused the same way.
+
+A claim is needed only while its form can still be sent: a form is sent within the session it
+was shown in (its CSRF token is that session's), and no session outlives
+``SESSION_ABSOLUTE_HOURS``. ``prune`` (``flask tidy``, daily) deletes the older ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import delete, select, update
 
 from lms import clock
 from lms.extensions import db
@@ -70,3 +76,19 @@ def finish(claim: Claim, result: int) -> None:
             .values(result=result)
             .execution_options(synchronize_session=False)
         )
+
+
+def keep_for() -> timedelta:
+    """How long a claim is kept: longer than any session lives, and at least a day."""
+    hours = current_app.config.get("SESSION_ABSOLUTE_HOURS", 12)
+    return max(timedelta(hours=hours + 1), timedelta(days=1))
+
+
+def prune() -> int:
+    """Delete the claims no form can be sent against any more (``keep_for``); how many."""
+    cutoff = clock.utcnow() - keep_for()
+    return db.session.execute(
+        delete(Submission)
+        .where(Submission.created_at < cutoff)
+        .execution_options(synchronize_session=False)
+    ).rowcount
