@@ -73,6 +73,13 @@ def from_environment(instance_path: str) -> dict:
     return {
         "LMS_ENV": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or (None if production else DEV_SECRET_KEY),
+        # Earlier SECRET_KEYs, comma-separated, while rotating it: cookies signed and two-step
+        # secrets sealed (lms.sealing) under them still open.
+        "SECRET_KEY_FALLBACKS": [
+            key.strip()
+            for key in (os.environ.get("SECRET_KEY_FALLBACKS") or "").split(",")
+            if key.strip()
+        ],
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

@@ -399,3 +399,64 @@ def test_0020_adds_the_dashboards_index_and_downgrade_removes_it(tmp_path):
             with engine.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             engine.dispose()
+
+
+def test_0023_seals_two_step_secrets_in_place_and_downgrade_opens_them(tmp_path):
+    """Existing TOTP secrets are sealed into the new columns (nothing that references the
+    user is lost: "user" is not rebuilt), read back whole through the model, and opened
+    again by the downgrade."""
+    url, cleanup = _fresh_url(tmp_path)
+    secret, pending = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
+    try:
+        app = create_app(_test_config(url))
+        with app.app_context():
+            upgrade(directory=MIGRATIONS, revision="0022")
+            stamp = clock.utcnow()
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        'INSERT INTO "user" (id, email, display_name, role, active, '
+                        "session_version, reminders_enabled, created_at, updated_at, "
+                        "totp_secret, totp_pending_secret) VALUES "
+                        "(1, 's@example.org', 'S', 'clinician', true, 1, true, :t, :t, :s, NULL),"
+                        "(2, 'p@example.org', 'P', 'clinician', true, 1, true, :t, :t, NULL, :p),"
+                        "(3, 'n@example.org', 'N', 'family', true, 1, true, :t, :t, NULL, NULL)"
+                    ),
+                    {"t": stamp, "s": secret, "p": pending},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO recovery_code (id, user_id, code_hash, created_at) "
+                        "VALUES (1, 1, 'h', :t)"
+                    ),
+                    {"t": stamp},
+                )
+            upgrade(directory=MIGRATIONS, revision="0023")
+            with db.engine.connect() as conn:
+                rows = conn.execute(
+                    text(
+                        'SELECT id, totp_secret_sealed, totp_pending_sealed FROM "user" ORDER BY id'
+                    )
+                ).all()
+                assert conn.execute(text("SELECT count(*) FROM recovery_code")).scalar() == 1
+            assert rows[0][1].startswith("fernet:") and secret not in rows[0][1]
+            assert rows[0][2] is None and rows[1][1] is None
+            assert rows[1][2].startswith("fernet:") and rows[2][1:] == (None, None)
+            from lms.models import User
+
+            assert db.session.get(User, 1).totp_secret == secret
+            assert db.session.get(User, 2).totp_pending_secret == pending
+            db.session.remove()
+            downgrade(directory=MIGRATIONS, revision="0022")
+            with db.engine.connect() as conn:
+                back = conn.execute(
+                    text('SELECT totp_secret, totp_pending_secret FROM "user" ORDER BY id')
+                ).all()
+            assert [tuple(row) for row in back] == [(secret, None), (None, pending), (None, None)]
+            db.engine.dispose()
+    finally:
+        if cleanup:
+            engine, schema = cleanup
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()

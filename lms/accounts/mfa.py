@@ -8,6 +8,9 @@ Rules, each in one place here:
   step passes, through a conditional UPDATE, so two requests racing with the same code cannot
   both win (``verify_code``).
 - A recovery code works once and is compared by hash only.
+- The secrets are sealed at rest (``lms.sealing``, through the column type); a code accepted
+  seals its secret again under the current ``SECRET_KEY`` (``verify_code``), which is what
+  moves secrets off a ``SECRET_KEY_FALLBACKS`` key.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import pyotp
 import segno
 from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm.attributes import flag_modified
 
-from lms import audit, clock
+from lms import audit, clock, sealing
 from lms.extensions import db
 from lms.models import RecoveryCode, User
 from lms.security import end_all_sessions
@@ -161,6 +165,7 @@ def verify_code(user: User, code: str) -> str | None:
         )
         if claimed.rowcount != 1:
             return None  # replayed: this code (or a later one) was already used
+        flag_modified(user, "totp_secret")  # sealed again, under the current key
         return "code"
     if len(cleaned) == _RECOVERY_GROUPS * _RECOVERY_GROUP_LEN:
         used = db.session.execute(
@@ -181,7 +186,7 @@ def verify_code(user: User, code: str) -> str | None:
 def _matching_counter(secret: str, code: str) -> int | None:
     """The time step whose code equals ``code`` within the allowed drift, or None."""
     cleaned = normalize_code(code)
-    if not looks_like_totp(cleaned):
+    if not looks_like_totp(cleaned) or secret == sealing.UNREADABLE:
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(clock.utcnow())

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import DateTime, String, TypeDecorator
 
-from lms import clock
+from lms import clock, sealing
 
 
 class UTCDateTime(TypeDecorator):
@@ -27,6 +27,20 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect):
         return clock.aware(value)
+
+
+class SealedString(TypeDecorator):
+    """Text sealed at rest (``lms.sealing``): written sealed, read as the plain value. For
+    the two-step sign-in secrets only; needs the app (its ``SECRET_KEY``)."""
+
+    impl = String(255)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect):
+        return None if value is None else sealing.seal(value)
+
+    def process_result_value(self, value: str | None, dialect):
+        return None if value is None else sealing.unseal(value)
 
 
 class StrEnumColumn(TypeDecorator):

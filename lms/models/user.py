@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lms import clock
 from lms.extensions import db
-from lms.models.base import StrEnumColumn, UTCDateTime
+from lms.models.base import SealedString, StrEnumColumn, UTCDateTime
 
 
 class Role(enum.StrEnum):
@@ -52,9 +52,10 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     # Two-step sign-in (TOTP, RFC 6238). ``totp_pending_secret`` holds a secret being set up
     # until its first code is confirmed; ``totp_last_counter`` is the time step of the last
-    # accepted code, so no code works twice.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
-    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    # accepted code, so no code works twice. Both secrets are sealed at rest (``SealedString``,
+    # ``lms.sealing``): a copy of the table holds no code-making secret.
+    totp_secret: Mapped[str | None] = mapped_column("totp_secret_sealed", SealedString())
+    totp_pending_secret: Mapped[str | None] = mapped_column("totp_pending_sealed", SealedString())
     totp_last_counter: Mapped[int | None] = mapped_column(BigInteger)
     mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A new sign-in address waiting for its confirmation link to be opened; kept here so the
