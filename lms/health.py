@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 
 from flask import Flask
@@ -32,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 #: Seconds a Redis ping may take before Redis counts as unavailable.
 REDIS_TIMEOUT = 0.5
+#: Seconds a Redis answer stands for in this process: load balancers ask every few seconds,
+#: and a health check should cost a database ping, not a second round trip as well.
+REDIS_RECHECK_SECONDS = 2.0
 
 
 def answer(database_ok: bool, redis_ok: bool | None) -> tuple[int, bytes]:
@@ -50,11 +54,22 @@ def answer(database_ok: bool, redis_ok: bool | None) -> tuple[int, bytes]:
 
 
 def redis_answers(app: Flask) -> bool | None:
-    """Whether ``REDIS_URL``'s server answers a ping (None when none is set); the client is
-    made once per app, with short timeouts, and the reason of a failure stays in the log."""
+    """Whether ``REDIS_URL``'s server answers a ping (None when none is set), asked at most
+    once per ``REDIS_RECHECK_SECONDS`` in a process; the client is made once per app, with
+    short timeouts, and the reason of a failure stays in the log."""
     url = app.config.get("REDIS_URL")
     if not url:
         return None
+    now = time.monotonic()
+    asked_at, answered = app.extensions.get("lms_health_redis_answer", (None, None))
+    if asked_at is not None and now - asked_at < REDIS_RECHECK_SECONDS:
+        return answered
+    answered = _ping(app, url)
+    app.extensions["lms_health_redis_answer"] = (now, answered)
+    return answered
+
+
+def _ping(app: Flask, url: str) -> bool:
     client = app.extensions.get("lms_health_redis")
     if client is None:
         import redis

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+import redis
 from flask import request_started
 
 from lms.extensions import db
@@ -126,3 +127,23 @@ def test_with_redis_answering_both_are_ok(make_app):
         assert response.status_code == 200
         assert response.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
     assert first.get_data() == again.get_data()
+
+
+@pytest.mark.skipif(not redis_available(), reason="needs Redis on 127.0.0.1:6379")
+def test_redis_is_asked_at_most_every_few_seconds_and_a_change_is_seen(make_app, monkeypatch):
+    """Checks coming fast reuse the last Redis answer (a health check costs a database ping,
+    not a second round trip too); after REDIS_RECHECK_SECONDS Redis is asked again."""
+    from lms import health
+
+    now = [1000.0]
+    monkeypatch.setattr(health.time, "monotonic", lambda: now[0])
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    assert client.get("/healthz").get_json()["status"] == "degraded"
+    # Redis comes back (the client now points at a live one): not asked again yet...
+    app.extensions["lms_health_redis"] = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    now[0] += health.REDIS_RECHECK_SECONDS / 2
+    assert client.get("/healthz").get_json()["status"] == "degraded"
+    # ...then asked, and seen.
+    now[0] += health.REDIS_RECHECK_SECONDS
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
