@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from lms import clock, demo
+from lms import demo
 from lms.extensions import db
+from lms.goals.queries import program_today  # the day ranges are the program's days
 from lms.interop import lrs, xapi
 from lms.learning import operations as learning
 from lms.models import AuditEvent, Patient, SectionRead, User, XapiOutbox
@@ -92,6 +93,13 @@ class LRS:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+def program_day(app):
+    """Today in the program's time zone: the days of an export's range are the program's
+    (``xapi.parse_range``), not UTC's, which differ for some hours of every day."""
+    with app.app_context():
+        return program_today()
 
 
 @pytest.fixture
@@ -236,7 +244,7 @@ def test_a_date_range_keeps_only_its_events(app, demo_data):
     with app.app_context():
         learner = demo_data["family@example.org"]
         every = xapi.statements_for([learner])
-        today = clock.today().isoformat()
+        today = program_today().isoformat()
         span = xapi.parse_range(today, today)
         assert xapi.statements_for([learner], span.start, span.end) == every  # all today
         long_ago = xapi.parse_range("2001-01-01", "2001-12-31")
@@ -383,7 +391,7 @@ def test_enqueue_history_fills_what_is_missing_only(app, demo_data, runner):
     assert result.exit_code == 0, result.output
     assert f"Recorded {len(before) // 2} statement(s)" in result.output
     assert {row.statement_id: row.statement for row in outbox(app)} == before
-    again = runner.invoke(args=["xapi", "enqueue", "--since", clock.today().isoformat()])
+    again = runner.invoke(args=["xapi", "enqueue", "--since", program_day(app).isoformat()])
     assert "Recorded 0 statement(s)" in again.output
 
 
@@ -454,7 +462,7 @@ def test_bad_dates_are_a_400_saying_what_to_change(app, client, demo_data, query
 
 
 def test_caseload_export_covers_the_caseload_in_the_span(app, client, demo_data):
-    today = clock.today()
+    today = program_day(app)
     login(client, "clinician@example.org", DEMO_PASSWORD)
     first = (today - timedelta(days=365)).isoformat()
     response = client.get(f"/clinic/xapi?from={first}&to={today.isoformat()}")
@@ -493,7 +501,7 @@ def test_caseload_learners_follow_the_drill_down_rule(app, demo_data):
 
 
 def test_cli_export(app, runner, demo_data):
-    today = clock.today().isoformat()
+    today = program_day(app).isoformat()
     learner = demo_data["family@example.org"]
     result = runner.invoke(
         args=["xapi", "export", "--from", today, "--to", today, "--learner-id", str(learner)]
